@@ -1,0 +1,43 @@
+"""Exceptions with a stable code that the API turns into its one JSON error shape."""
+
+
+class ConnectorError(Exception):
+    """A failure a user or agent can act on; ``code`` is stable and speakable."""
+
+    code = "provider_error"
+    http_status = 502
+
+    def __init__(self, message: str, *, code: str | None = None, **details):
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+        self.details = details
+
+
+class ConnectorValidationError(ConnectorError):
+    """Config credentials were tried and refused; the message says what is wrong."""
+
+    code = "invalid_credentials"
+    http_status = 422
+
+
+class NeedsReauth(ConnectorError):
+    """The provider refused the stored grant; the user must connect again."""
+
+    code = "needs_reauth"
+    http_status = 409
+
+
+class NotConnected(ConnectorError):
+    """The user has no active connection for this connector."""
+
+    code = "not_connected"
+    http_status = 409
+
+
+class RateLimited(ConnectorError):
+    """The provider asked us to slow down."""
+
+    code = "rate_limited"
+    http_status = 429

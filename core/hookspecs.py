@@ -1,0 +1,31 @@
+"""The hooks a connector plugin can implement.
+
+Every hook is called with keyword arguments; an implementation may accept fewer arguments
+than the specification lists. Collection hooks are named ``register_*`` and return lists.
+"""
+from core import hookspec
+
+
+@hookspec
+def register_connectors():
+    """Return a list of :class:`core.ConnectorSpec` declared by this plugin."""
+
+
+@hookspec
+def register_routes():
+    """Return a list of ``(connector_key, flask.Blueprint)`` pairs mounted at ``/api/v1/connectors/<key>/``."""
+
+
+@hookspec
+def handle_event(event, session):
+    """React to a :class:`core.DomainEvent` inside the transaction that caused it.
+
+    ``session`` is the SQLAlchemy session of that transaction: write rows through it and
+    schedule background work with :func:`core.jobs.enqueue_after_commit`; never call a
+    provider here.
+    """
+
+
+@hookspec
+def reconcile(session):
+    """Re-enqueue whatever is out of date; return a ``{name: count}`` dict for the report."""

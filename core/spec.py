@@ -1,0 +1,132 @@
+"""Declarations a plugin hands to core: what a connector is, how it authenticates, what it can do.
+
+Everything here is a frozen dataclass holding data (and, for ``validate`` and action
+``run``, a plain callable). Core does OAuth, encryption, storage, validation and jobs once
+for every connector from these declarations.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+KEY_RE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
+KINDS = ("oauth2", "config")
+FIELD_TYPES = ("string", "integer", "boolean", "email", "choice", "url")
+
+
+@dataclass(frozen=True)
+class OAuthSpec:
+    """An OAuth 2.0 authorization server as a connector uses it.
+
+    ``env_prefix`` names the variables that configure it: ``<PREFIX>_CLIENT_ID``,
+    ``_CLIENT_SECRET``, ``_REDIRECT_URI`` and the endpoint overrides ``_AUTH_URI``,
+    ``_TOKEN_URI``, ``_REVOKE_URI``, ``_API_ROOT``.
+    """
+
+    env_prefix: str
+    authorize_url: str
+    token_url: str
+    scopes: tuple[str, ...]
+    revoke_url: str | None = None
+    api_root: str | None = None
+    extra_authorize_params: Mapping[str, str] = field(default_factory=dict)
+    pkce: bool = True
+    token_endpoint_auth_method: str = "client_secret_post"
+    scope_separator: str = " "
+    issuer: str | None = None
+    #: Scopes the provider may omit from the token response without it being an error.
+    optional_scopes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ConfigField:
+    """One field of a config connector's form or of a connector's settings."""
+
+    name: str
+    label: str
+    type: str = "string"
+    secret: bool = False
+    required: bool = True
+    default: Any = None
+    choices: tuple[str, ...] = ()
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class ActionParam:
+    """One typed parameter of an action (it becomes a property of the tool's JSON schema)."""
+
+    name: str
+    type: str
+    description: str
+    required: bool = True
+    enum: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Action:
+    """A named operation of a connector, run as one user: a REST endpoint and an agent tool.
+
+    ``run(ctx, **arguments)`` receives an :class:`core.actions.ActionContext` and the
+    validated arguments, and returns something JSON-serialisable.
+    """
+
+    name: str
+    description: str
+    run: Callable[..., Any]
+    params: tuple[ActionParam, ...] = ()
+
+
+@dataclass(frozen=True)
+class ConnectorSpec:
+    """Everything core needs to list, connect, store and serve one connector.
+
+    * ``kind`` is ``oauth2`` (give ``oauth``) or ``config`` (give ``fields`` and ``validate``).
+    * ``validate(values)`` tries config credentials for real and returns an account label;
+      it raises :class:`core.errors.ConnectorValidationError` with a message a user can act on.
+    * ``fetch_account(token, api_root)`` returns the connected account's label (an email)
+      from a fresh OAuth token.
+    * ``settings`` declares per-user settings accepted by ``PATCH .../settings``.
+    """
+
+    key: str
+    name: str
+    kind: str
+    provider: str
+    description: str = ""
+    icon: str = ""
+    oauth: OAuthSpec | None = None
+    fields: tuple[ConfigField, ...] = ()
+    validate: Callable[[dict], str] | None = None
+    fetch_account: Callable[[dict, str | None], str] | None = None
+    settings: tuple[ConfigField, ...] = ()
+    actions: tuple[Action, ...] = ()
+
+    def problems(self) -> list[str]:
+        """Return what is wrong with this declaration (empty when it is usable)."""
+        found = []
+        if not KEY_RE.match(self.key or ""):
+            found.append(f"key {self.key!r} must match {KEY_RE.pattern}")
+        if self.kind not in KINDS:
+            found.append(f"kind {self.kind!r} must be one of {', '.join(KINDS)}")
+        if self.kind == "oauth2":
+            if self.oauth is None:
+                found.append("an oauth2 connector needs an OAuthSpec in 'oauth'")
+            elif not self.oauth.scopes:
+                found.append("an oauth2 connector must declare its scopes")
+        if self.kind == "config":
+            if not self.fields:
+                found.append("a config connector needs 'fields'")
+            if not callable(self.validate):
+                found.append("a config connector needs a callable 'validate'")
+        for f in (*self.fields, *self.settings):
+            if f.type not in FIELD_TYPES:
+                found.append(f"field {f.name!r} has unknown type {f.type!r}")
+        names = [a.name for a in self.actions]
+        if len(names) != len(set(names)):
+            found.append("action names must be unique")
+        for a in self.actions:
+            if not re.match(r"^[a-z][a-z0-9_]*$", a.name) or not callable(a.run):
+                found.append(f"action {a.name!r} needs a snake_case name and a callable 'run'")
+        return found
