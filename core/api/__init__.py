@@ -1,0 +1,70 @@
+"""The HTTP API: flask-smorest setup, the one JSON error shape, and session enforcement."""
+from __future__ import annotations
+
+import logging
+
+from flask import request
+from flask_smorest import Api, abort
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from core.auth import AuthError, authenticate
+from core.db import get_session
+from core.errors import ConnectorError
+
+log = logging.getLogger(__name__)
+
+#: Paths under /api that do not need a session (the provider redirects the browser there).
+PUBLIC_SUFFIXES = ("/callback", "/openapi.json", "/docs")
+
+
+def create_api(app) -> Api:
+    """Attach flask-smorest to ``app``, with the JSON error handlers and the session check."""
+    app.config.update(
+        API_TITLE="Connector platform", API_VERSION="v1", OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1", OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs", OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        API_SPEC_OPTIONS={"components": {"securitySchemes": {
+            "session": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
+            "security": [{"session": []}]},
+    )
+    api = Api(app)
+    app.before_request(_require_session)
+    app.register_error_handler(ConnectorError, _connector_error)
+    app.register_error_handler(Exception, _unexpected_error)
+    return api
+
+
+def _require_session():
+    path = request.path
+    if not path.startswith("/api/") or request.method == "OPTIONS" or path.endswith(PUBLIC_SUFFIXES):
+        return None
+    try:
+        authenticate(get_session())
+    except AuthError as exc:
+        abort(401, message=str(exc), headers={"WWW-Authenticate": 'Bearer realm="connectors"'})
+    return None
+
+
+def _connector_error(error: ConnectorError):
+    payload = {"code": error.http_status, "status": _reason(error.http_status), "message": error.message,
+               "errors": {"reason": error.code, **{k: v for k, v in error.details.items() if v is not None}}}
+    headers = {}
+    if error.details.get("retry_after"):
+        headers["Retry-After"] = str(error.details["retry_after"])
+    return payload, error.http_status, headers
+
+
+def _unexpected_error(error: Exception):
+    if isinstance(error, HTTPException):
+        return error
+    log.error("Unhandled %s on %s %s", type(error).__name__, request.method, request.path,
+              exc_info=(type(error), error, error.__traceback__))
+    payload = {"code": 500, "status": InternalServerError.name,
+               "message": "Something went wrong on our side; the error was logged."}
+    return payload, 500
+
+
+def _reason(status: int) -> str:
+    from http import HTTPStatus
+
+    return HTTPStatus(status).phrase

@@ -1,0 +1,204 @@
+"""Generic connector routes: the grid, status, OAuth redirect/callback, config, settings, revoke."""
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlencode
+
+from flask import current_app, redirect, request
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+from marshmallow import ValidationError
+
+from core import connections
+from core.api.forms import schema_for
+from core.api.schemas import (AuthorizationUrlSchema, ConnectorSchema, RedirectArgsSchema,
+                              RevokeResultSchema)
+from core.auth import current_user
+from core.db import get_session
+from core.errors import ConnectorError
+from core.oauth import flow
+from core.oauth.provider import resolve
+
+log = logging.getLogger(__name__)
+
+blp = Blueprint("connectors", __name__, url_prefix="/api/v1/connectors",
+                description="Connect, inspect, configure and disconnect a user's connectors.")
+
+
+def services():
+    """The app's registry, credentials store, cipher and config."""
+    ext = current_app.extensions
+    return ext["connectors.registry"], ext["connectors.credentials"], ext["connectors.cipher"], ext["connectors.config"]
+
+
+def connector_or_404(key: str):
+    """The declaration of ``key``, or a 404 naming the installed connectors."""
+    spec = services()[0].connector(key)
+    if spec is None:
+        abort(404, message=f"No connector {key!r} is installed.")
+    return spec
+
+
+def status_of(spec) -> dict:
+    """This user's status for ``spec``."""
+    registry, credentials, _, config = services()
+    session = get_session()
+    link = connections.get_link(session, current_user().id, spec.key)
+    return connections.describe(spec, link, config, credentials, session)
+
+
+@blp.route("")
+class ConnectorGrid(MethodView):
+    @blp.response(200, ConnectorSchema(many=True))
+    def get(self):
+        """Every installed connector with its kind, scopes or fields, and this user's status."""
+        registry = services()[0]
+        return [status_of(spec) for spec in sorted(registry.connectors.values(), key=lambda s: s.name)]
+
+
+@blp.route("/<key>")
+class ConnectorStatus(MethodView):
+    @blp.response(200, ConnectorSchema)
+    def get(self, key):
+        """One connector's status for this user."""
+        return status_of(connector_or_404(key))
+
+
+@blp.route("/<key>/redirect")
+class ConnectorRedirect(MethodView):
+    @blp.arguments(RedirectArgsSchema, location="query")
+    @blp.response(200, AuthorizationUrlSchema)
+    @blp.alt_response(302, description="Redirect to the provider's consent page")
+    def get(self, args, key):
+        """Start OAuth: 302 to the provider, or ``{"authorization_url"}`` for ``Accept: application/json``."""
+        return start_oauth(key, args.get("return_to"))
+
+
+def start_oauth(key: str, return_to: str | None):
+    """Begin the authorization-code flow for ``key`` and answer as the client prefers."""
+    spec = connector_or_404(key)
+    if spec.kind != "oauth2":
+        abort(400, message=f"{spec.name} is connected with POST /api/v1/connectors/{key}/config, not OAuth.")
+    _, _, cipher, config = services()
+    provider = resolve(spec, config)
+    if provider.missing_variables:
+        abort(503, message=f"{spec.name} is not configured: set {', '.join(provider.missing_variables)}.")
+    session = get_session()
+    started = flow.start(session, cipher, config, spec, current_user().id,
+                         request.cookies.get(flow.BROWSER_COOKIE), return_to)
+    session.commit()
+    wants_json = request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json"
+    response = (current_app.json.response({"authorization_url": started.authorization_url}) if wants_json
+                else redirect(started.authorization_url, 302))
+    response.set_cookie(flow.BROWSER_COOKIE, started.browser_secret, max_age=int(flow.STATE_TTL.total_seconds()),
+                        httponly=True, samesite="Lax", secure=config.backend_url.startswith("https"), path="/")
+    return response
+
+
+@blp.route("/<key>/callback")
+class ConnectorCallback(MethodView):
+    @blp.alt_response(302, description="Redirect to FRONTEND_URL/connectors/callback/<key>")
+    def get(self, key):
+        """The provider returns here: check state, exchange the code, store tokens, redirect to the front end."""
+        return finish_oauth(key)
+
+
+def finish_oauth(key: str):
+    """Finish the flow for the callback of ``key`` and redirect the browser to the front end."""
+    registry, credentials, cipher, config = services()
+    session = get_session()
+    try:
+        done = flow.finish(session, cipher, config, registry, key, request.args,
+                           request.cookies.get(flow.BROWSER_COOKIE))
+        spec = registry.connector(done.connector)
+        provider = resolve(spec, config)
+        account = spec.fetch_account(done.token, provider.api_root) if spec.fetch_account else None
+        credentials.save_tokens(session, done.user_id, spec, done.token)
+        user = _user(session, done.user_id)
+        connections.activate(session, registry, user, spec, account)
+        session.commit()
+    except flow.FlowError as exc:
+        session.rollback()
+        log.info("OAuth callback for %s failed: %s", key, exc.code)
+        return _front_end(config, exc.connector or key, {"status": "error", "error": exc.code})
+    except ConnectorError as exc:
+        session.rollback()
+        log.warning("OAuth callback for %s failed reading the account: %s", key, exc.code)
+        return _front_end(config, key, {"status": "error", "error": "account_lookup_failed"})
+    params = {"status": "success"}
+    if done.return_path:
+        params["return_to"] = done.return_path
+    return _front_end(config, done.connector, params)
+
+
+def _user(session, user_id):
+    from core.auth import CurrentUser
+    from core.models import User
+
+    row = session.get(User, user_id)
+    return CurrentUser(row.id, row.org_id, row.external_id)
+
+
+def _front_end(config, key, params):
+    return redirect(f"{config.frontend_url}/connectors/callback/{key}?{urlencode(params)}", 302)
+
+
+@blp.route("/<key>/config")
+class ConnectorConfig(MethodView):
+    @blp.response(200, ConnectorSchema)
+    def post(self, key):
+        """Config connectors: validate the values against the service for real, store them encrypted, activate."""
+        spec = connector_or_404(key)
+        if spec.kind != "config":
+            abort(400, message=f"{spec.name} connects through OAuth: GET /api/v1/connectors/{key}/redirect.")
+        values = load_body(spec.fields)
+        account = spec.validate(values)
+        registry, credentials, _, _ = services()
+        session = get_session()
+        credentials.save_config(session, current_user().id, spec, values)
+        connections.activate(session, registry, current_user(), spec, account)
+        session.commit()
+        return status_of(spec)
+
+
+@blp.route("/<key>/settings")
+class ConnectorSettings(MethodView):
+    @blp.response(200, ConnectorSchema)
+    def patch(self, key):
+        """Change this user's settings of a connector (e.g. ``calendar_id``, ``sync_enabled``)."""
+        spec = connector_or_404(key)
+        if not spec.settings:
+            abort(400, message=f"{spec.name} has no settings.")
+        changes = load_body(spec.settings, partial=True)
+        registry = services()[0]
+        session = get_session()
+        connections.update_settings(session, registry, current_user(), spec, changes)
+        session.commit()
+        return status_of(spec)
+
+
+@blp.route("/<key>/revoke")
+class ConnectorRevoke(MethodView):
+    @blp.response(200, RevokeResultSchema)
+    def post(self, key):
+        """Revoke at the provider where possible, purge the credentials, and deactivate."""
+        spec = connector_or_404(key)
+        registry, credentials, _, config = services()
+        session = get_session()
+        revoked = connections.disconnect(session, registry, credentials, config, current_user(), spec)
+        session.commit()
+        return {"revoked_at_provider": revoked, "connector": status_of(spec)}
+
+
+def load_body(declared, partial: bool = False) -> dict:
+    """Validate the JSON body against ``declared`` fields; a 422 names each bad field."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        abort(422, message="Send a JSON object.", errors={"json": ["Expected a JSON object."]})
+    try:
+        values = schema_for(declared, partial=partial).load(body, partial=partial)
+    except ValidationError as exc:
+        abort(422, message="Some fields are invalid.", errors={"json": exc.messages})
+    if partial and not values:
+        abort(422, message="Nothing to change.", errors={"json": {"_schema": ["Send at least one field."]}})
+    return values

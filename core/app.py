@@ -1,0 +1,85 @@
+"""The application factory: configuration, storage, plugins, jobs and routes, wired once per app."""
+from __future__ import annotations
+
+import logging
+import os
+
+from flask import Flask
+
+from core import jobs
+from core.api import compat, connectors, create_api, health
+from core.auth import TokenVerifier
+from core.config import load_config
+from core.credentials import CredentialStore
+from core.crypto import Cipher
+from core.db import Database, close_session
+from core.plugins import PluginRegistry
+
+log = logging.getLogger(__name__)
+
+
+def create_app(environ: dict | None = None, *, plugins=(), load_entry_points: bool = True,
+               instance_path: str | None = None) -> Flask:
+    """Build the platform.
+
+    ``environ`` replaces ``os.environ`` for configuration (tests pass their own).
+    ``plugins`` are extra ``(name, module)`` pairs registered besides the entry points.
+    """
+    config = load_config(environ, instance_path)
+    app = Flask("connectors", instance_path=str(config.instance_path.resolve()),
+                static_folder=os.path.join(os.path.dirname(__file__), "static"), static_url_path="/static")
+    app.config["CONNECTORS"] = config
+    app.json.sort_keys = False
+    ext = app.extensions
+    ext["connectors.config"] = config
+
+    db = Database(config.database_url)
+    jobs.install(db.sessionmaker)
+    ext["connectors.db"] = db
+    ext["connectors.cipher"] = cipher = Cipher(config.encryption_keys)
+    ext["connectors.verifier"] = TokenVerifier(config)
+
+    redis_client = None
+    if config.redis_url:
+        from redis import Redis
+        from rq import Queue
+
+        redis_client = Redis.from_url(config.redis_url, socket_timeout=5, socket_connect_timeout=2)
+        ext["connectors.queue"] = Queue(jobs.QUEUE_NAME, connection=redis_client)
+    ext["connectors.redis"] = redis_client
+
+    disabled = frozenset(k.strip() for k in config.environ.get("CONNECTORS_DISABLED", "").split(",") if k.strip())
+    registry = PluginRegistry(disabled)
+    if load_entry_points:
+        registry.load_entry_points()
+    for name, module in plugins:
+        registry.add(module, name=name)
+    ext["connectors.registry"] = registry
+    ext["connectors.credentials"] = CredentialStore(db, cipher, registry, config, redis_client)
+    _check_production_clients(config, registry)
+
+    app.teardown_appcontext(close_session)
+    api = create_api(app)
+    api.register_blueprint(connectors.blp)
+    for key, blueprints in registry.routes.items():
+        for blueprint in blueprints:
+            register = api.register_blueprint if hasattr(blueprint, "register_views_in_doc") else app.register_blueprint
+            register(blueprint, url_prefix=f"/api/v1/connectors/{key}", name=f"{key}_{blueprint.name}")
+    app.register_blueprint(compat.blp)
+    app.register_blueprint(health.blp)
+    return app
+
+
+def _check_production_clients(config, registry) -> None:
+    """In production, an installed Google connector without its client stops start-up."""
+    if not config.is_production:
+        return
+    from core.config import ConfigError
+    from core.oauth.provider import resolve
+
+    for spec in registry.connectors.values():
+        if spec.kind == "oauth2" and spec.provider == "google":
+            missing = resolve(spec, config).missing_variables
+            if missing:
+                raise ConfigError(f"{spec.key} is enabled but {', '.join(missing)} is not set "
+                                  f"(or disable it with CONNECTORS_DISABLED={spec.key})")

@@ -1,0 +1,161 @@
+"""Session tokens: verify the JWT, pin its algorithm, and find or create the user it names."""
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+from dataclasses import dataclass
+
+import requests
+from flask import current_app, g, request
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet, OctKey, import_key
+from joserfc.jwt import JWTClaimsRegistry
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from core.models import User
+
+HMAC_ALGORITHMS = ["HS256"]
+PUBLIC_ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256"]
+FORBIDDEN_HEADERS = ("jwk", "jku", "x5u", "x5c")
+CLOCK_LEEWAY = 30
+
+
+class AuthError(Exception):
+    """The request carries no valid session; the message says why (never the token)."""
+
+
+@dataclass(frozen=True)
+class CurrentUser:
+    """Who is calling: our user id plus the token's subject and organization."""
+
+    id: int
+    org_id: str
+    external_id: str
+
+
+class TokenVerifier:
+    """Verifies session JWTs with the one algorithm family the configured key allows."""
+
+    def __init__(self, config):
+        self.config = config
+        self._jwks: KeySet | None = None
+        self._jwks_fetched = 0.0
+        self._lock = threading.Lock()
+        if config.jwt_secret:
+            self.algorithms = HMAC_ALGORITHMS
+            self._static_key = OctKey.import_key(config.jwt_secret)
+        else:
+            self.algorithms = PUBLIC_ALGORITHMS
+            self._static_key = import_key(config.jwt_public_key) if config.jwt_public_key else None
+
+    def _key(self):
+        if self._static_key is not None:
+            return self._static_key
+        with self._lock:
+            if self._jwks is None or time.monotonic() - self._jwks_fetched > 300:
+                response = requests.get(self.config.jwt_jwks_url, timeout=5)
+                response.raise_for_status()
+                self._jwks = KeySet.import_key_set(response.json())
+                self._jwks_fetched = time.monotonic()
+            return self._jwks
+
+    def verify(self, token: str) -> dict:
+        """Return the claims of a valid token, or raise :class:`AuthError`."""
+        header = _unverified_header(token)
+        if header.get("alg") not in self.algorithms:
+            raise AuthError(f"Token algorithm {header.get('alg')!r} is not accepted")
+        if any(name in header for name in FORBIDDEN_HEADERS):
+            raise AuthError("Tokens carrying their own key (jwk/jku/x5u/x5c) are refused")
+        try:
+            decoded = jwt.decode(token, self._key(), algorithms=self.algorithms)
+        except (JoseError, ValueError) as exc:
+            raise AuthError(f"Token signature is invalid ({type(exc).__name__})") from None
+        claims = decoded.claims
+        registry = JWTClaimsRegistry(
+            leeway=CLOCK_LEEWAY,
+            exp={"essential": True},
+            sub={"essential": True},
+            **({"iss": {"essential": True, "value": self.config.jwt_issuer}} if self.config.jwt_issuer else {}),
+            **({"aud": {"essential": True, "value": self.config.jwt_audience}} if self.config.jwt_audience else {}),
+        )
+        try:
+            registry.validate(claims)
+        except JoseError as exc:
+            raise AuthError(f"Token claims are invalid: {exc.description or exc.error}") from None
+        org = claims.get(self.config.jwt_org_claim)
+        if not isinstance(org, (str, int)) or not str(org):
+            raise AuthError(f"Token has no {self.config.jwt_org_claim!r} claim")
+        if not isinstance(claims["sub"], str) or not claims["sub"]:
+            raise AuthError("Token subject must be a non-empty string")
+        return claims
+
+
+def _unverified_header(token: str) -> dict:
+    try:
+        segment = token.split(".")[0]
+        header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    except (ValueError, IndexError):
+        raise AuthError("Token is not a JWT") from None
+    if not isinstance(header, dict):
+        raise AuthError("Token is not a JWT")
+    return header
+
+
+def mint_token(config, user: str, org: str, ttl: int = 3600) -> str:
+    """Mint an HS256 session token with ``JWT_SECRET`` (development and tests only)."""
+    if not config.jwt_secret:
+        raise RuntimeError("mint_token needs JWT_SECRET")
+    now = int(time.time())
+    claims = {"sub": user, config.jwt_org_claim: org, "iat": now, "nbf": now, "exp": now + ttl}
+    if config.jwt_issuer:
+        claims["iss"] = config.jwt_issuer
+    if config.jwt_audience:
+        claims["aud"] = config.jwt_audience
+    return jwt.encode({"alg": "HS256", "typ": "JWT"}, claims, OctKey.import_key(config.jwt_secret))
+
+
+def token_from_request() -> str | None:
+    """The bearer token of this request (``Authorization`` header first, then the ``session`` cookie)."""
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise AuthError("Authorization header must be 'Bearer <token>'")
+        return value.strip()
+    return request.cookies.get("session") or None
+
+
+def user_for_claims(session, org_id: str, external_id: str) -> User:
+    """Find the user named by a token's org and subject, creating it on first sight."""
+    query = select(User).where(User.org_id == org_id, User.external_id == external_id)
+    user = session.scalars(query).first()
+    if user is None:
+        user = User(org_id=org_id, external_id=external_id)
+        session.add(user)
+        try:
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+            user = session.scalars(query).one()
+    return user
+
+
+def authenticate(session) -> CurrentUser:
+    """Authenticate the current request and remember the user in ``g.user``."""
+    token = token_from_request()
+    if not token:
+        raise AuthError("Sign in: send 'Authorization: Bearer <session token>'")
+    verifier: TokenVerifier = current_app.extensions["connectors.verifier"]
+    claims = verifier.verify(token)
+    user = user_for_claims(session, str(claims[verifier.config.jwt_org_claim]), claims["sub"])
+    g.user = CurrentUser(id=user.id, org_id=user.org_id, external_id=user.external_id)
+    return g.user
+
+
+def current_user() -> CurrentUser:
+    """The authenticated user of this request."""
+    return g.user

@@ -1,0 +1,134 @@
+"""The ``connectors`` command: run, worker, db, plugins, dev-token, keys, sync."""
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+
+def _create_app():
+    from core.app import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False, add_version_option=False)
+def main():
+    """Connector platform: per-user connectors, background sync and agent tools."""
+
+
+def _ext(name):
+    return current_app.extensions[f"connectors.{name}"]
+
+
+@main.command("run")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@with_appcontext
+def run_command(host, port):
+    """Apply migrations and serve the platform and its dashboard (development server)."""
+    _ext("db").upgrade()
+    config = _ext("config")
+    click.echo(f"Dashboard: http://{host}:{port}/  (jobs: {'RQ on ' + 'Redis' if config.redis_url else 'in-process'})")
+    current_app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
+
+
+@main.group("db")
+def db_group():
+    """Database schema."""
+
+
+@db_group.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+@with_appcontext
+def db_upgrade(revision):
+    """Apply Alembic migrations up to REVISION."""
+    _ext("db").upgrade(revision)
+    click.echo(f"Database upgraded to {revision}.")
+
+
+@main.command("plugins")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@with_appcontext
+def plugins_command(as_json):
+    """List installed plugins with version, kind, status and error."""
+    registry = _ext("registry")
+    rows = []
+    for info in sorted(registry.plugins.values(), key=lambda i: i.name):
+        row = info.as_dict()
+        row["kinds"] = sorted({registry.connectors[k].kind for k in info.connectors})
+        rows.append(row)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    click.echo(f"{'PLUGIN':<24} {'VERSION':<10} {'KIND':<14} {'STATUS':<8} ERROR")
+    for row in rows:
+        click.echo(f"{row['name']:<24} {row['version']:<10} {','.join(row['kinds']) or '-':<14} "
+                   f"{row['status']:<8} {row['error'] or ''}")
+
+
+@main.command("dev-token")
+@click.option("--user", required=True, help="The user's id in your app (the JWT sub).")
+@click.option("--org", required=True, help="The organization id (the org claim).")
+@click.option("--ttl", default=3600 * 8, show_default=True, type=int, help="Lifetime in seconds.")
+@with_appcontext
+def dev_token(user, org, ttl):
+    """Mint a session token for local development (refused in production)."""
+    from core.auth import mint_token
+
+    config = _ext("config")
+    if config.is_production:
+        raise click.ClickException("dev-token is disabled when APP_ENV=production")
+    if not config.jwt_secret:
+        raise click.ClickException("dev-token needs JWT_SECRET (HS256); this app verifies public-key tokens")
+    click.echo(mint_token(config, user, org, ttl))
+
+
+@main.group("keys")
+def keys_group():
+    """Encryption keys."""
+
+
+@keys_group.command("generate")
+def keys_generate():
+    """Print a new 32-byte key for CONNECTORS_ENCRYPTION_KEYS (put it first to rotate)."""
+    from core.crypto import generate_key
+
+    click.echo(generate_key())
+
+
+@keys_group.command("rotate")
+@click.option("--batch-size", default=200, show_default=True, type=int)
+@with_appcontext
+def keys_rotate(batch_size):
+    """Re-encrypt every stored secret under the newest key, reporting progress and counts."""
+    from core.rotation import rotate_all
+
+    def progress(done, total):
+        click.echo(f"  {done}/{total} rows checked", err=True)
+
+    counts = rotate_all(_ext("db"), _ext("cipher"), batch_size=batch_size, progress=progress)
+    click.echo(json.dumps(counts))
+    if counts["failed"]:
+        sys.exit(1)
+
+
+@main.group("sync")
+def sync_group():
+    """Background synchronisation."""
+
+
+@sync_group.command("reconcile")
+@with_appcontext
+def sync_reconcile():
+    """Re-enqueue everything out of date (every plugin's ``reconcile`` hook) and print counts."""
+    with _ext("db").session_scope() as session:
+        results = _ext("registry").hook.reconcile(session=session)
+    counts = {}
+    for result in results:
+        for name, value in (result or {}).items():
+            counts[name] = counts.get(name, 0) + value
+    click.echo(json.dumps(counts))

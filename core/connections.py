@@ -1,0 +1,149 @@
+"""A user's connection to one connector: activate, describe, change settings, disconnect."""
+from __future__ import annotations
+
+import json
+import logging
+
+import requests
+from sqlalchemy import select
+
+from core.events import DomainEvent, emit
+from core.models import UserConnector
+from core.oauth.provider import resolve
+
+log = logging.getLogger(__name__)
+
+MASK = "••••••••"
+
+
+def get_link(session, user_id: int, key: str, create: bool = False) -> UserConnector | None:
+    """The ``user_connectors`` row of ``user_id`` for ``key`` (made inactive when ``create``)."""
+    link = session.scalars(select(UserConnector).where(
+        UserConnector.user_id == user_id, UserConnector.connector_code == key)).first()
+    if link is None and create:
+        link = UserConnector(user_id=user_id, connector_code=key, status="inactive")
+        session.add(link)
+    return link
+
+
+def settings_of(link: UserConnector | None, spec) -> dict:
+    """The connection's settings merged over the connector's declared defaults."""
+    values = {f.name: f.default for f in spec.settings}
+    if link is not None and link.settings_json:
+        values.update(json.loads(link.settings_json))
+    return values
+
+
+def activate(session, registry, user, spec, account_label: str | None) -> UserConnector:
+    """Mark the connection active and tell plugins (``connector.connected``)."""
+    link = get_link(session, user.id, spec.key, create=True)
+    link.status, link.account_label, link.last_error = "active", account_label, None
+    session.flush()
+    emit(registry.pm, session, DomainEvent("connector.connected", user.id, user.org_id, {"connector": spec.key}))
+    return link
+
+
+def update_settings(session, registry, user, spec, changes: dict) -> dict:
+    """Store validated settings and tell plugins (``connector.settings_changed``)."""
+    link = get_link(session, user.id, spec.key, create=True)
+    before = settings_of(link, spec)
+    after = {**before, **changes}
+    link.settings_json = json.dumps(after, sort_keys=True)
+    session.flush()
+    emit(registry.pm, session, DomainEvent("connector.settings_changed", user.id, user.org_id,
+                                           {"connector": spec.key, "before": before, "after": after}))
+    return after
+
+
+def shares_grant(session, user_id: int, spec, registry, account_label: str | None) -> bool:
+    """True when another active connector of the same provider and account uses the same grant.
+
+    Google revokes a whole grant (every scope of the client for that account) whichever
+    token is sent, so disconnecting Calendar must not revoke at Google while Gmail still
+    relies on the same account.
+    """
+    others = session.scalars(select(UserConnector).where(
+        UserConnector.user_id == user_id, UserConnector.connector_code != spec.key,
+        UserConnector.status.in_(("active", "error", "needs_reauth")))).all()
+    for other in others:
+        other_spec = registry.connector(other.connector_code)
+        if (other_spec and other_spec.kind == "oauth2" and other_spec.provider == spec.provider
+                and other.account_label == account_label):
+            return True
+    return False
+
+
+def disconnect(session, registry, credentials, config, user, spec) -> bool:
+    """Revoke at the provider (when it has an endpoint and no sibling shares the grant),
+    purge the credentials, deactivate, and emit ``connector.revoked``.
+
+    Returns whether the provider confirmed the revocation. The local purge happens whatever
+    the provider answers: a user who disconnects is disconnected.
+    """
+    link = get_link(session, user.id, spec.key, create=True)
+    revoked = False
+    if spec.kind == "oauth2":
+        token = credentials.load_token(session, user.id, spec.key)
+        provider = resolve(spec, config)
+        if token and provider.revoke_url and not shares_grant(session, user.id, spec, registry, link.account_label):
+            revoked = _revoke_at_provider(provider, token)
+    credentials.delete(session, user.id, spec.key)
+    link.status, link.account_label, link.last_error = "inactive", None, None
+    session.flush()
+    emit(registry.pm, session, DomainEvent("connector.revoked", user.id, user.org_id, {"connector": spec.key}))
+    return revoked
+
+
+def _revoke_at_provider(provider, token) -> bool:
+    value = token.get("refresh_token") or token["access_token"]
+    client = provider.session()
+    try:
+        response = client.revoke_token(provider.revoke_url, token=value, timeout=10)
+        return response.status_code < 400
+    except requests.RequestException as exc:
+        log.warning("Revocation at %s failed: %s", provider.connector, type(exc).__name__)
+        return False
+    finally:
+        client.close()
+
+
+def describe(spec, link: UserConnector | None, config, credentials, session) -> dict:
+    """The status of one connector for one user, as the grid and status routes show it."""
+    info = {
+        "key": spec.key, "name": spec.name, "kind": spec.kind, "provider": spec.provider,
+        "description": spec.description, "icon": spec.icon,
+        "actions": [{"name": a.name, "description": a.description} for a in spec.actions],
+        "settings_fields": [_field(f) for f in spec.settings],
+        "configured": True, "missing_variables": [],
+    }
+    if spec.kind == "oauth2":
+        provider = resolve(spec, config)
+        info["scopes"] = list(spec.oauth.scopes)
+        info["missing_variables"] = provider.missing_variables
+        info["configured"] = not provider.missing_variables
+    else:
+        info["fields"] = [_field(f) for f in spec.fields]
+    status = link.status if link else "inactive"
+    if not info["configured"] and status == "inactive":
+        status = "not_configured"
+    cred = credentials.row(session, link.user_id, spec.key) if link else None
+    info.update({
+        "status": status,
+        "connected": status in ("active", "error"),
+        "account": link.account_label if link else None,
+        "expires_at": cred.expires_at.isoformat() if cred and cred.expires_at else None,
+        "granted_scopes": cred.scopes.split() if cred and cred.scopes else [],
+        "settings": settings_of(link, spec),
+        "last_error": link.last_error if link else None,
+        "updated_at": link.updated_at.isoformat() if link else None,
+    })
+    if spec.kind == "config" and cred is not None:
+        values = credentials.load_config(session, link.user_id, spec.key)
+        info["config"] = {f.name: (MASK if f.secret and values.get(f.name) else values.get(f.name))
+                          for f in spec.fields}
+    return info
+
+
+def _field(f) -> dict:
+    return {"name": f.name, "label": f.label, "type": f.type, "secret": f.secret,
+            "required": f.required, "default": f.default, "choices": list(f.choices), "help": f.help}

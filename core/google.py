@@ -1,0 +1,84 @@
+"""Google APIs for Google connectors: cached discovery clients, the API-root override, error mapping.
+
+Service objects are built once per process from the discovery document bundled with
+google-api-python-client (no network) and shared; every call gets its own authorized
+``httplib2`` transport, because httplib2 is not thread-safe.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import threading
+
+import httplib2
+from google.oauth2.credentials import Credentials
+from google_auth_httplib2 import AuthorizedHttp
+from googleapiclient.discovery import build
+from googleapiclient.errors import HttpError  # noqa: F401  (re-exported for plugins)
+
+from core.errors import ConnectorError, RateLimited
+
+DEFAULT_ROOT = {"calendar": "https://www.googleapis.com/", "gmail": "https://gmail.googleapis.com/"}
+SERVICE_PATH = {"calendar": "calendar/v3/", "gmail": "gmail/v1/"}
+_lock = threading.Lock()
+
+
+@functools.lru_cache(maxsize=32)
+def service(api: str, version: str, api_root: str | None):
+    """The discovery client of ``api``, its root replaced by ``GOOGLE_API_ROOT`` when set."""
+    root = api_root or DEFAULT_ROOT[api]
+    with _lock:
+        return build(api, version, http=httplib2.Http(), static_discovery=True, cache_discovery=False,
+                     client_options={"api_endpoint": root.rstrip("/") + "/" + SERVICE_PATH[api]})
+
+
+def authorized_http(access_token: str, timeout: float = 20) -> AuthorizedHttp:
+    """A fresh transport sending ``access_token`` (never refreshing on its own)."""
+    return AuthorizedHttp(Credentials(token=access_token), http=httplib2.Http(timeout=timeout))
+
+
+def reason_of(error: HttpError) -> str:
+    """Google's ``errors[0].reason`` of an API error (e.g. ``rateLimitExceeded``), or ''."""
+    try:
+        payload = json.loads(error.content.decode())["error"]
+        return (payload.get("errors") or [{}])[0].get("reason") or payload.get("status", "")
+    except (ValueError, KeyError, AttributeError, TypeError):
+        return ""
+
+
+def is_retryable(error: HttpError) -> bool:
+    """429, 5xx and 403 rate-limit reasons are worth retrying with backoff."""
+    status = error.resp.status
+    return status == 429 or status >= 500 or (
+        status == 403 and reason_of(error) in ("rateLimitExceeded", "userRateLimitExceeded"))
+
+
+def execute(credentials, user_id: int, key: str, make_request):
+    """Run ``make_request().execute(http=...)`` as the user; on a 401 refresh once and retry.
+
+    Errors become :class:`core.errors.ConnectorError` with stable codes (``rate_limited``,
+    ``not_found``, ``provider_error``); :class:`core.errors.NeedsReauth` passes through.
+    """
+    token = credentials.access_token(user_id, key)
+    try:
+        try:
+            return make_request().execute(http=authorized_http(token))
+        except HttpError as exc:
+            if exc.resp.status != 401:
+                raise
+            token = credentials.access_token(user_id, key, rejected=token)
+            return make_request().execute(http=authorized_http(token))
+    except HttpError as exc:
+        raise as_connector_error(exc) from None
+
+
+def as_connector_error(error: HttpError) -> ConnectorError:
+    """Map a Google API error to a stable, speakable :class:`ConnectorError`."""
+    status = error.resp.status
+    if is_retryable(error) and status < 500:
+        return RateLimited("Google is rate limiting these requests; try again in a minute.")
+    if status == 404:
+        return ConnectorError("Google could not find that item.", code="not_found")
+    if status == 401:
+        return ConnectorError("Google refused the access token.", code="needs_reauth")
+    return ConnectorError(f"Google answered with an error ({status}).", code="provider_error")

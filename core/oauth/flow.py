@@ -1,0 +1,182 @@
+"""The authorization-code flow: start (state + PKCE), finish (checks, exchange, storage).
+
+``state`` is ``<nonce>.<hmac>``: the nonce names a single-use ``oauth_states`` row holding
+the user, the connector, the encrypted PKCE verifier and the hash of a browser-binding
+cookie; the HMAC lets a forged state be refused before any database work.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import urlparse
+
+from authlib.common.security import generate_token
+from authlib.integrations.base_client.errors import OAuthError
+from sqlalchemy import update
+
+from core.crypto import associated_data
+from core.models import OAuthState, utcnow
+from core.oauth.provider import resolve
+
+log = logging.getLogger(__name__)
+
+STATE_TTL = timedelta(minutes=10)
+BROWSER_COOKIE = "connectors_oauth"
+
+
+class FlowError(Exception):
+    """The flow cannot finish; ``code`` is the stable value sent to the front end."""
+
+    def __init__(self, code: str, message: str, connector: str | None = None):
+        super().__init__(message)
+        self.code, self.message, self.connector = code, message, connector
+
+
+@dataclass
+class Started:
+    """What ``start`` returns: where to send the browser, and the cookie binding it."""
+
+    authorization_url: str
+    browser_secret: str
+
+
+@dataclass
+class Finished:
+    """What ``finish`` returns: who connected what, with which token."""
+
+    user_id: int
+    connector: str
+    token: dict
+    return_path: str | None
+
+
+def _state_key(cipher) -> bytes:
+    return hashlib.sha256(b"oauth-state|" + cipher.current_key_id.encode()).digest()
+
+
+def _sign(cipher, nonce: str) -> str:
+    return hmac.new(_state_key(cipher), nonce.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _hash(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def safe_return_path(value: str | None, frontend_url: str) -> str | None:
+    """Keep ``value`` only if it is a path, or a URL on ``FRONTEND_URL`` (no open redirect)."""
+    if not value:
+        return None
+    parsed, front = urlparse(value), urlparse(frontend_url)
+    if not parsed.scheme and not parsed.netloc and value.startswith("/") and not value.startswith("//"):
+        return value
+    if (parsed.scheme, parsed.netloc) == (front.scheme, front.netloc):
+        return value
+    return None
+
+
+def start(session, cipher, config, spec, user_id: int, browser_secret: str | None, return_path: str | None) -> Started:
+    """Create a state row and the provider's authorization URL (PKCE S256, minimal scopes)."""
+    provider = resolve(spec, config)
+    browser_secret = browser_secret or secrets.token_urlsafe(32)
+    nonce = secrets.token_urlsafe(32)
+    verifier = generate_token(64) if spec.oauth.pkce else None
+    row = OAuthState(
+        nonce=nonce, user_id=user_id, connector_code=spec.key, browser_hash=_hash(browser_secret),
+        return_path=safe_return_path(return_path, config.frontend_url),
+        expires_at=utcnow() + STATE_TTL,
+        code_verifier=cipher.encrypt(verifier, associated_data("oauth_states", "code_verifier", user_id, spec.key))
+        if verifier else None,
+    )
+    purge_expired(session)
+    session.add(row)
+    client = provider.session()
+    url, _ = client.create_authorization_url(
+        provider.authorize_url, state=f"{nonce}.{_sign(cipher, nonce)}", code_verifier=verifier,
+        **dict(spec.oauth.extra_authorize_params))
+    client.close()
+    return Started(url, browser_secret)
+
+
+def finish(session, cipher, config, registry, path_connector: str, args, browser_secret: str | None) -> Finished:
+    """Check the callback, consume its state once, and exchange the code for a token.
+
+    Raises :class:`FlowError` with a stable code: ``invalid_state``, ``state_expired``,
+    ``state_used``, ``browser_mismatch``, ``connector_mismatch``, ``access_denied``,
+    ``issuer_mismatch``, ``exchange_failed``, ``insufficient_scope``.
+    """
+    state = args.get("state", "")
+    nonce, _, signature = state.partition(".")
+    if not nonce or not hmac.compare_digest(signature, _sign(cipher, nonce)):
+        raise FlowError("invalid_state", "The sign-in link is not valid; start again.", path_connector)
+    row = session.query(OAuthState).filter_by(nonce=nonce).first()
+    if row is None:
+        raise FlowError("invalid_state", "The sign-in link is not valid; start again.", path_connector)
+    key = row.connector_code
+    spec = registry.connector(key)
+    path_spec = registry.connector(path_connector)
+    if spec is None or path_spec is None or (
+            key != path_connector and spec.oauth.env_prefix != getattr(path_spec.oauth, "env_prefix", None)):
+        raise FlowError("connector_mismatch", "This sign-in was for another connector.", path_connector)
+    if row.used_at is not None:
+        raise FlowError("state_used", "This sign-in link was already used; start again.", key)
+    if row.expires_at < utcnow():
+        raise FlowError("state_expired", "The sign-in took too long; start again.", key)
+    if not browser_secret or not hmac.compare_digest(_hash(browser_secret), row.browser_hash):
+        raise FlowError("browser_mismatch", "Finish the sign-in in the browser that started it.", key)
+    consumed = session.execute(update(OAuthState).where(OAuthState.id == row.id, OAuthState.used_at.is_(None))
+                               .values(used_at=utcnow()))
+    session.commit()
+    if consumed.rowcount != 1:
+        raise FlowError("state_used", "This sign-in link was already used; start again.", key)
+    if args.get("error"):
+        code = "access_denied" if args.get("error") == "access_denied" else "provider_error"
+        raise FlowError(code, "Access was not granted.", key)
+    issuer = spec.oauth.issuer
+    if "iss" in args and issuer and args.get("iss") != issuer:
+        raise FlowError("issuer_mismatch", "The answer came from an unexpected issuer.", key)
+    if not args.get("code"):
+        raise FlowError("exchange_failed", "The provider sent no authorization code.", key)
+    verifier = (cipher.decrypt(row.code_verifier, associated_data("oauth_states", "code_verifier", row.user_id, key))
+                if row.code_verifier else None)
+    token = _exchange(resolve(spec, config), args["code"], verifier, key)
+    _check_scopes(spec, token, key)
+    return Finished(row.user_id, key, token, row.return_path)
+
+
+def _exchange(provider, code, verifier, key) -> dict:
+    client = provider.session()
+    try:
+        token = client.fetch_token(provider.token_url, code=code, code_verifier=verifier,
+                                   grant_type="authorization_code", timeout=15)
+    except OAuthError as exc:
+        log.warning("Code exchange for %s refused: %s", key, exc.error)
+        raise FlowError("exchange_failed", "The provider refused the sign-in; start again.", key) from None
+    except Exception as exc:
+        log.warning("Code exchange for %s failed: %s", key, type(exc).__name__)
+        raise FlowError("exchange_failed", "The provider could not be reached; try again.", key) from None
+    finally:
+        client.close()
+    if not token.get("access_token"):
+        raise FlowError("exchange_failed", "The provider sent no access token.", key)
+    return dict(token)
+
+
+def _check_scopes(spec, token, key) -> None:
+    granted = token.get("scope")
+    if granted is None:
+        return
+    granted = set(granted.replace(",", " ").split() if isinstance(granted, str) else granted)
+    missing = set(spec.oauth.scopes) - set(spec.oauth.optional_scopes) - granted
+    if missing:
+        raise FlowError("insufficient_scope",
+                        "Some permissions were not granted; connect again and allow all of them.", key)
+
+
+def purge_expired(session) -> int:
+    """Delete states that expired over a day ago; returns how many."""
+    cutoff = utcnow() - timedelta(days=1)
+    return session.query(OAuthState).filter(OAuthState.expires_at < cutoff).delete()

@@ -1,0 +1,139 @@
+"""The plugin manager: load connector plugins one by one, validate them, keep the healthy ones."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+
+import pluggy
+
+from core import ENTRY_POINT_GROUP, PROJECT_NAME, hookspecs
+from core.spec import ConnectorSpec
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PluginInfo:
+    """What ``connectors plugins`` reports about one plugin."""
+
+    name: str
+    version: str
+    status: str = "ok"
+    error: str | None = None
+    connectors: list[str] = field(default_factory=list)
+    hooks: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "version": self.version, "status": self.status, "error": self.error,
+                "connectors": self.connectors, "hooks": self.hooks}
+
+
+class PluginError(Exception):
+    """A plugin cannot be used; the message names the plugin and the problem."""
+
+
+class PluginRegistry:
+    """Owns one pluggy manager and the connectors declared by the plugins it loaded."""
+
+    def __init__(self, disabled: frozenset[str] = frozenset()):
+        self.pm = pluggy.PluginManager(PROJECT_NAME)
+        self.pm.add_hookspecs(hookspecs)
+        self.disabled = disabled
+        self.plugins: dict[str, PluginInfo] = {}
+        self.connectors: dict[str, ConnectorSpec] = {}
+        self.connector_plugin: dict[str, str] = {}
+        self.routes: dict[str, list] = {}
+
+    @property
+    def hook(self):
+        return self.pm.hook
+
+    def load_entry_points(self, group: str = ENTRY_POINT_GROUP) -> None:
+        """Load every plugin of ``group``; a broken one is recorded and skipped."""
+        for ep in sorted(entry_points(group=group), key=lambda e: e.name):
+            version = ep.dist.version if ep.dist else "unknown"
+            try:
+                module = ep.load()
+            except Exception as exc:  # a plugin's import error must not stop the platform
+                self._broken(PluginInfo(ep.name, version), f"import failed: {type(exc).__name__}: {exc}")
+                continue
+            self.add(module, name=ep.name, version=version)
+
+    def add(self, plugin, name: str, version: str = "unknown") -> PluginInfo:
+        """Register one plugin object, validate what it declares, and keep it only if healthy."""
+        info = PluginInfo(name, version)
+        if name in self.plugins:
+            return self._broken(info, f"a plugin named {name!r} is already loaded")
+        try:
+            self.pm.register(plugin, name=name)
+        except (pluggy.PluginValidationError, ValueError) as exc:
+            return self._broken(info, str(exc))
+        try:
+            self._check_hooks(plugin, name)
+            specs = self._collect(plugin, "register_connectors", name)
+            routes = self._collect(plugin, "register_routes", name)
+            self._validate(name, specs, routes)
+        except PluginError as exc:
+            self.pm.unregister(plugin)
+            return self._broken(info, str(exc))
+        info.hooks = sorted(impl.name for impl in self.pm.get_hookcallers(plugin) or [])
+        for spec in specs:
+            if spec.key in self.disabled:
+                continue
+            self.connectors[spec.key] = spec
+            self.connector_plugin[spec.key] = name
+            info.connectors.append(spec.key)
+        for key, blueprint in routes:
+            if key not in self.disabled:
+                self.routes.setdefault(key, []).append(blueprint)
+        self.plugins[name] = info
+        return info
+
+    def _check_hooks(self, plugin, name):
+        known = {n for n in dir(hookspecs) if hasattr(getattr(hookspecs, n), f"{PROJECT_NAME}_spec")}
+        for attr in dir(plugin):
+            impl = getattr(plugin, attr, None)
+            if getattr(impl, f"{PROJECT_NAME}_impl", None) is not None and attr not in known:
+                raise PluginError(f"plugin {name!r}: unknown hook {attr!r} (known hooks: "
+                                  f"{', '.join(sorted(known))})")
+
+    def _collect(self, plugin, hook_name, name):
+        impl = getattr(plugin, hook_name, None)
+        if impl is None or getattr(impl, f"{PROJECT_NAME}_impl", None) is None:
+            return []
+        try:
+            result = impl()
+        except Exception as exc:
+            raise PluginError(f"plugin {name!r}: {hook_name}() raised {type(exc).__name__}: {exc}") from exc
+        if not isinstance(result, (list, tuple)):
+            raise PluginError(f"plugin {name!r}: {hook_name}() must return a list, got {type(result).__name__}")
+        return list(result)
+
+    def _validate(self, name, specs, routes):
+        keys = set()
+        for spec in specs:
+            if not isinstance(spec, ConnectorSpec):
+                raise PluginError(f"plugin {name!r}: register_connectors() returned {spec!r}, not a ConnectorSpec")
+            problems = spec.problems()
+            if problems:
+                raise PluginError(f"plugin {name!r}, connector {spec.key!r}: {'; '.join(problems)}")
+            if spec.key in self.connectors or spec.key in keys:
+                owner = self.connector_plugin.get(spec.key, name)
+                raise PluginError(f"plugin {name!r}: connector key {spec.key!r} is already declared by {owner!r}")
+            keys.add(spec.key)
+        for entry in routes:
+            if not (isinstance(entry, tuple) and len(entry) == 2 and hasattr(entry[1], "register")):
+                raise PluginError(f"plugin {name!r}: register_routes() must return (connector_key, Blueprint) pairs")
+            if entry[0] not in keys:
+                raise PluginError(f"plugin {name!r}: routes for {entry[0]!r}, a connector it does not declare")
+
+    def _broken(self, info: PluginInfo, error: str) -> PluginInfo:
+        info.status, info.error = "broken", error
+        self.plugins[info.name] = info
+        log.error("Plugin %s is disabled: %s", info.name, error)
+        return info
+
+    def connector(self, key: str) -> ConnectorSpec | None:
+        """The declaration of connector ``key``, or None when no healthy plugin declares it."""
+        return self.connectors.get(key)

@@ -1,0 +1,1 @@
+"""Connector plugins shipped with the platform."""

@@ -1,0 +1,46 @@
+"""Google Calendar connector: OAuth with minimal scopes, the user's calendars, sync settings."""
+from core import ConfigField, ConnectorSpec, OAuthSpec, hookimpl
+from plugins.google_calendar import calendars
+
+SCOPES = (
+    "https://www.googleapis.com/auth/calendar.events",
+    "https://www.googleapis.com/auth/calendar.calendarlist.readonly",
+)
+
+OAUTH = OAuthSpec(
+    env_prefix="GOOGLE",
+    authorize_url="https://accounts.google.com/o/oauth2/v2/auth",
+    token_url="https://oauth2.googleapis.com/token",
+    revoke_url="https://oauth2.googleapis.com/revoke",
+    issuer="https://accounts.google.com",
+    scopes=SCOPES,
+    extra_authorize_params={"access_type": "offline", "prompt": "consent", "include_granted_scopes": "false"},
+)
+
+CONNECTOR = ConnectorSpec(
+    key="google_calendar",
+    name="Google Calendar",
+    kind="oauth2",
+    provider="google",
+    icon="/static/icons/google_calendar.svg",
+    description="Appointments appear, move and disappear in the Google Calendar you choose.",
+    oauth=OAUTH,
+    fetch_account=calendars.primary_calendar_id,
+    settings=(
+        ConfigField("calendar_id", "Calendar", required=False, default="primary",
+                    help="Where appointments go; 'primary' is your main calendar."),
+        ConfigField("sync_enabled", "Sync appointments", type="boolean", required=False, default=True),
+    ),
+)
+
+
+@hookimpl
+def register_connectors():
+    """Declare the google_calendar connector."""
+    return [CONNECTOR]
+
+
+@hookimpl
+def register_routes():
+    """Mount the calendars route under /api/v1/connectors/google_calendar/."""
+    return [("google_calendar", calendars.blp)]

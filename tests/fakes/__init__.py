@@ -1,0 +1,1 @@
+"""Fake provider servers (real HTTP on loopback) for the test suite."""

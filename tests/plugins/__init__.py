@@ -1,0 +1,1 @@
+"""Tests of the connector plugins shipped with the platform."""
