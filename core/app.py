@@ -6,7 +6,7 @@ import os
 
 from flask import Flask
 
-from core import jobs
+from core import jobs, redaction
 from core.api import compat, connectors, create_api, health
 from core.auth import TokenVerifier
 from core.config import load_config
@@ -26,6 +26,7 @@ def create_app(environ: dict | None = None, *, plugins=(), load_entry_points: bo
     ``plugins`` are extra ``(name, module)`` pairs registered besides the entry points.
     """
     config = load_config(environ, instance_path)
+    redaction.install()
     app = Flask("connectors", instance_path=str(config.instance_path.resolve()),
                 static_folder=os.path.join(os.path.dirname(__file__), "static"), static_url_path="/static")
     app.config["CONNECTORS"] = config

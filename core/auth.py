@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import requests
 from flask import current_app, g, request
 from joserfc import jwt
-from joserfc.errors import JoseError
-from joserfc.jwk import KeySet, OctKey, import_key
+from joserfc.errors import ExpiredTokenError, JoseError
+from joserfc.jwk import ECKey, KeySet, OctKey, RSAKey
 from joserfc.jwt import JWTClaimsRegistry
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -50,7 +50,7 @@ class TokenVerifier:
             self._static_key = OctKey.import_key(config.jwt_secret)
         else:
             self.algorithms = PUBLIC_ALGORITHMS
-            self._static_key = import_key(config.jwt_public_key) if config.jwt_public_key else None
+            self._static_key = _public_key(config.jwt_public_key) if config.jwt_public_key else None
 
     def _key(self):
         if self._static_key is not None:
@@ -84,6 +84,8 @@ class TokenVerifier:
         )
         try:
             registry.validate(claims)
+        except ExpiredTokenError:
+            raise AuthError("Token has expired (exp); sign in again") from None
         except JoseError as exc:
             raise AuthError(f"Token claims are invalid: {exc.description or exc.error}") from None
         org = claims.get(self.config.jwt_org_claim)
@@ -92,6 +94,15 @@ class TokenVerifier:
         if not isinstance(claims["sub"], str) or not claims["sub"]:
             raise AuthError("Token subject must be a non-empty string")
         return claims
+
+
+def _public_key(pem: str):
+    for key_type in (RSAKey, ECKey):
+        try:
+            return key_type.import_key(pem)
+        except (ValueError, TypeError):
+            continue
+    raise ValueError("JWT_PUBLIC_KEY must be an RSA or EC public key in PEM")
 
 
 def _unverified_header(token: str) -> dict:

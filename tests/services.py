@@ -295,7 +295,7 @@ def _run_as(argv: list[str], user: str | None, cwd: Path) -> None:
     else:
         command = ["su", user, "-s", "/bin/sh", "-c", shlex.join(argv)]
     result = subprocess.run(
-        command, cwd=cwd, stdin=subprocess.DEVNULL, capture_output=True, text=True
+        command, cwd=cwd, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False
     )
     if result.returncode:
         raise RuntimeError(
@@ -321,38 +321,38 @@ def _temporary_cluster() -> Iterator[PostgresServer]:
             account = pwd.getpwnam(user)
         except KeyError:
             raise LookupError("running as root but there is no `postgres` system user") from None
-    root = Path(tempfile.mkdtemp(prefix="pytest-pg-", dir="/tmp" if user else None))
-    data, log_file, port = root / "data", root / "postgres.log", free_port()
+    workdir = Path(tempfile.mkdtemp(prefix="pytest-pg-", dir="/tmp" if user else None))
+    data, log_file, port = workdir / "data", workdir / "postgres.log", free_port()
     pg_ctl = str(bindir / "pg_ctl")
     server_options = (
-        f"-F -p {port} -k {shlex.quote(str(root))} -c listen_addresses={LOOPBACK}"
+        f"-F -p {port} -k {shlex.quote(str(workdir))} -c listen_addresses={LOOPBACK}"
         " -c synchronous_commit=off -c full_page_writes=off"
     )
     try:
         if user:
-            os.chown(root, account.pw_uid, account.pw_gid)
+            os.chown(workdir, account.pw_uid, account.pw_gid)
         _run_as(
             [str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
              "--encoding=UTF8", "--no-locale", "--no-sync"],
-            user, root,
+            user, workdir,
         )
         try:
             _run_as(
                 [pg_ctl, "-D", str(data), "-l", str(log_file), "-o", server_options,
                  "-w", "-t", "60", "start"],
-                user, root,
+                user, workdir,
             )
         except RuntimeError as exc:
             raise RuntimeError(f"{exc}\nserver log:\n{_tail(log_file)}") from None
         try:
             yield PostgresServer(
                 f"postgresql://postgres@{LOOPBACK}:{port}/postgres",
-                origin=f"temporary cluster in {root}",
+                origin=f"temporary cluster in {workdir}",
             )
         finally:
-            _run_as([pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"], user, root)
+            _run_as([pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"], user, workdir)
     finally:
-        shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 @contextlib.contextmanager
@@ -400,12 +400,16 @@ def postgres_server() -> Iterator[PostgresServer]:
         try:
             server = stack.enter_context(find_or_start_postgres())
         except LookupError as exc:
-            pytest.fail(
-                f"No PostgreSQL server available:\n{exc}\n"
-                "Set TEST_POSTGRES_URL, or " + INSTALL_HINT.format(package="postgresql"),
-                pytrace=False,
-            )
-        yield server
+            problem = str(exc)
+        else:
+            yield server
+            return
+    pytest.fail(
+        f"No PostgreSQL server available:\n{problem}\n"
+        "Set TEST_POSTGRES_URL to a server where the user may create databases, or "
+        + INSTALL_HINT.format(package="postgresql"),
+        pytrace=False,
+    )
 
 
 @pytest.fixture
@@ -439,7 +443,7 @@ class TLSCertificate:
 
 def generate_tls_certificate(directory: Path) -> TLSCertificate:
     """Write a new CA and a server certificate for localhost/127.0.0.1/::1 into ``directory``."""
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     not_before, not_after = now - datetime.timedelta(hours=1), now + datetime.timedelta(days=30)
 
     ca_key = ec.generate_private_key(ec.SECP256R1())
@@ -461,7 +465,9 @@ def generate_tls_certificate(directory: Path) -> TLSCertificate:
             ),
             critical=True,
         )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .add_extension(
+            x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False
+        )
         .sign(ca_key, hashes.SHA256())
     )
 
@@ -500,7 +506,9 @@ def generate_tls_certificate(directory: Path) -> TLSCertificate:
     )
 
     certificate = TLSCertificate(
-        ca_file=directory / "ca.pem", cert_file=directory / "server.pem", key_file=directory / "server.key"
+        ca_file=directory / "ca.pem",
+        cert_file=directory / "server.pem",
+        key_file=directory / "server.key",
     )
     certificate.ca_file.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
     certificate.cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))

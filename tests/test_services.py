@@ -80,15 +80,18 @@ def test_postgres_database_roundtrip(postgres_database_url):
 
 @pytest.mark.postgres
 def test_postgres_temporary_database_is_dropped(postgres_server: PostgresServer):
-    with postgres_server.temporary_database() as url:
-        name = sa.make_url(url).database
-        # A connection left open must not prevent the drop.
-        leftover = psycopg.connect(sa.make_url(url).set(drivername="postgresql").render_as_string(False))
+    def exists(name: str) -> bool:
         with postgres_server.connect() as admin:
-            assert admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+            query = "SELECT 1 FROM pg_database WHERE datname = %s"
+            return admin.execute(query, (name,)).fetchone() is not None
+
+    with postgres_server.temporary_database() as url:
+        parsed = sa.make_url(url)
+        # A connection left open must not prevent the drop.
+        leftover = psycopg.connect(parsed.set(drivername="postgresql").render_as_string(False))
+        assert exists(parsed.database)
     leftover.close()
-    with postgres_server.connect() as admin:
-        assert admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None
+    assert not exists(parsed.database)
 
 
 def test_smtp_plain_login(smtp_server: SMTPServer):
@@ -104,15 +107,19 @@ def test_smtp_plain_login(smtp_server: SMTPServer):
 
 
 def test_smtp_wrong_password_rejected(smtp_server: SMTPServer):
-    with smtplib.SMTP(smtp_server.host, smtp_server.port, timeout=10) as client:
-        with pytest.raises(smtplib.SMTPAuthenticationError):
-            client.login(smtp_server.username, "wrong")
+    with (
+        smtplib.SMTP(smtp_server.host, smtp_server.port, timeout=10) as client,
+        pytest.raises(smtplib.SMTPAuthenticationError),
+    ):
+        client.login(smtp_server.username, "wrong")
 
 
 def test_smtp_requires_auth(smtp_server: SMTPServer):
-    with smtplib.SMTP(smtp_server.host, smtp_server.port, timeout=10) as client:
-        with pytest.raises(smtplib.SMTPSenderRefused):
-            client.send_message(_mail())
+    with (
+        smtplib.SMTP(smtp_server.host, smtp_server.port, timeout=10) as client,
+        pytest.raises(smtplib.SMTPSenderRefused),
+    ):
+        client.send_message(_mail())
     assert smtp_server.messages == []
 
 
@@ -134,14 +141,17 @@ def test_smtp_starttls_with_system_trust(smtp_server: SMTPServer, monkeypatch):
 def test_smtp_starttls_untrusted_certificate_fails(smtp_server: SMTPServer, tmp_path, monkeypatch):
     monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "no-such-bundle.pem"))
     monkeypatch.setenv("SSL_CERT_DIR", str(tmp_path))
-    with smtplib.SMTP(smtp_server.host, smtp_server.port, timeout=10) as client:
-        with pytest.raises(ssl.SSLCertVerificationError):
-            client.starttls(context=ssl.create_default_context())
+    with (
+        smtplib.SMTP(smtp_server.host, smtp_server.port, timeout=10) as client,
+        pytest.raises(ssl.SSLCertVerificationError),
+    ):
+        client.starttls(context=ssl.create_default_context())
 
 
 def test_smtps_implicit_tls(smtps_server: SMTPServer):
     context = ssl.create_default_context(cafile=smtps_server.ca_file)
-    with smtplib.SMTP_SSL(smtps_server.host, smtps_server.port, context=context, timeout=10) as client:
+    host, port = smtps_server.host, smtps_server.port
+    with smtplib.SMTP_SSL(host, port, context=context, timeout=10) as client:
         with pytest.raises(smtplib.SMTPAuthenticationError):
             client.login("someone", smtps_server.password)
         client.login(smtps_server.username, smtps_server.password)

@@ -58,7 +58,7 @@ class Request:
     def bearer(self) -> str | None:
         """Return the token of an ``Authorization: Bearer`` header, if any."""
         scheme, _, value = self.headers.get("authorization", "").partition(" ")
-        return value.strip() or None if scheme.lower() == "bearer" else None
+        return (value.strip() or None) if scheme.lower() == "bearer" else None
 
     def basic(self) -> tuple[str, str] | None:
         """Return ``(user, password)`` from an ``Authorization: Basic`` header, if valid."""
@@ -105,6 +105,7 @@ def redirect(location: str, params: dict[str, str] | None = None, status: int = 
 def route(method: str, pattern: str) -> Callable[[Callable], Callable]:
     """Declare a method of a :class:`FakeServer` subclass as the handler of ``method`` + ``pattern``.
 
+    ``method`` is an HTTP method, or ``"*"`` for any.
     ``pattern`` must match the whole path; its named groups are passed as keyword arguments.
     """
 
@@ -171,12 +172,12 @@ class FakeServer:
         self.lock = threading.RLock()
         self.requests: list[Request] = []
         self._injections: list[_Injection] = []
-        self._routes = [
-            (func.route, name)
+        self._routes = {
+            name: func.route
             for cls in reversed(type(self).__mro__)
             for name, func in vars(cls).items()
             if hasattr(func, "route")
-        ]
+        }
         self._server: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -191,7 +192,12 @@ class FakeServer:
         """Start serving in a daemon thread; return ``self``."""
         self._server = _HTTPServer(("127.0.0.1", 0), _Handler)
         self._server.fake = self
-        self._thread = threading.Thread(target=self._server.serve_forever, name=type(self).__name__, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.01},  # stop() waits up to one poll interval
+            name=type(self).__name__,
+            daemon=True,
+        )
         self._thread.start()
         return self
 
@@ -263,9 +269,9 @@ class FakeServer:
                 if injection.times <= 0:
                     self._injections.remove(injection)
                 return self._injected_response(injection)
-        for (method, pattern), name in self._routes:
+        for name, (method, pattern) in self._routes.items():
             match = pattern.fullmatch(request.path)
-            if match and method == request.method:
+            if match and method in ("*", request.method):
                 return getattr(self, name)(request, **match.groupdict())
         return self.error_response(404, f"No route for {request.method} {request.path}")
 

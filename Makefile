@@ -1,0 +1,34 @@
+# Developer entry points. `make test` is the command the README and CI use.
+
+VENV   := .venv
+PYTHON := $(VENV)/bin/python
+# Touched after a successful install; reinstall only when pyproject.toml is newer.
+STAMP  := $(VENV)/.installed
+
+.PHONY: install run test lint worker clean
+
+install: $(STAMP)
+
+$(PYTHON):
+	python3 -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(PYTHON)
+	$(PYTHON) -m pip install -e '.[test]'
+	touch $@
+
+run: install
+	$(VENV)/bin/connectors run
+
+worker: install
+	$(VENV)/bin/connectors worker
+
+test: install
+	$(PYTHON) -m pytest -n 2 -q
+
+lint: install
+	$(PYTHON) -m ruff --version >/dev/null 2>&1 || $(PYTHON) -m pip install ruff
+	$(PYTHON) -m ruff check core plugins voice_tools tests
+
+clean:
+	rm -rf build .pytest_cache .ruff_cache *.egg-info $(STAMP)
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +

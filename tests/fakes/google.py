@@ -1,0 +1,806 @@
+"""A fake of Google's OAuth 2.0 server and of the Google Calendar API v3, over real HTTP.
+
+Point the platform at it with :meth:`FakeGoogle.env` (``GOOGLE_AUTH_URI``, ``GOOGLE_TOKEN_URI``,
+``GOOGLE_REVOKE_URI``, ``GOOGLE_API_ROOT``). Every Calendar request is checked against the
+discovery document bundled with google-api-python-client (method, path, query parameters, enum
+values, body fields), so a request the fake accepts is one Google's client library could build.
+
+Endpoints:
+    GET  /o/oauth2/v2/auth     authorization (PKCE S256 required), redirects with code or error
+    POST /token                authorization_code and refresh_token grants
+    POST /revoke               revokes the grant a token belongs to
+    *    /calendar/v3/...      calendarList.list/get, events.insert/get/patch/update/delete/list
+    POST /batch/calendar/v3    multipart/mixed batch of Calendar calls
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import functools
+import hashlib
+import json
+import os
+import re
+import secrets
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.parser import BytesParser, Parser
+from email.policy import compat32
+from http import HTTPStatus
+from typing import Any, Callable, Sequence
+from urllib.parse import parse_qs, unquote, unquote_plus, urlsplit
+
+import googleapiclient
+
+from .http import FakeServer, Request, Response, json_response, redirect, route, text_response
+
+__all__ = ["CALENDAR_SCOPE", "FakeGoogle", "google_error"]
+
+CALENDAR_SCOPE = "https://www.googleapis.com/auth/calendar"
+
+_EVENT_ID = re.compile(r"[a-v0-9]{5,1024}")
+_ACCESS_RANK = {"freeBusyReader": 0, "reader": 1, "writerWithoutPrivateAccess": 2, "writer": 2, "owner": 3}
+_READ_ONLY_EVENT_FIELDS = {"kind", "etag", "id", "created", "updated", "htmlLink", "iCalUID", "creator", "organizer"}
+_DEFAULT_REASONS = {
+    400: "badRequest",
+    401: "authError",
+    403: "forbidden",
+    404: "notFound",
+    409: "conflict",
+    410: "deleted",
+    412: "conditionNotMet",
+    429: "rateLimitExceeded",
+}
+_NO_STORE = {"Cache-Control": "no-cache, no-store, max-age=0, must-revalidate", "Pragma": "no-cache"}
+
+
+def google_error(status: int, message: str, reason: str, domain: str = "global", **details: str) -> Response:
+    """A Google API error response: ``{"error": {"code", "message", "errors": [{...}]}}``."""
+    error = {"message": message, "domain": domain, "reason": reason, **details}
+    return json_response({"error": {"code": status, "message": message, "errors": [error]}}, status)
+
+
+def _oauth_error(error: str, description: str, status: int = 400) -> Response:
+    return json_response({"error": error, "error_description": description}, status, _NO_STORE)
+
+
+class _ApiError(Exception):
+    """Raised inside Calendar handlers; carries the Google error response."""
+
+    def __init__(self, status: int, message: str, reason: str, domain: str = "global", **details: str) -> None:
+        super().__init__(message)
+        self.response = google_error(status, message, reason, domain, **details)
+
+
+def _invalid(message: str, **details: str) -> _ApiError:
+    return _ApiError(400, message, "invalid", **details)
+
+
+@dataclass(frozen=True)
+class _Method:
+    """A Calendar API method of the discovery document."""
+
+    id: str
+    http_method: str
+    pattern: re.Pattern
+    desc: dict
+
+
+@functools.cache
+def _discovery() -> tuple[dict, list[_Method]]:
+    """The bundled Calendar v3 discovery document and its methods, literal paths first."""
+    path = os.path.join(os.path.dirname(googleapiclient.__file__), "discovery_cache", "documents", "calendar.v3.json")
+    with open(path, encoding="utf-8") as f:
+        doc = json.load(f)
+    methods = []
+    for resource in doc["resources"].values():
+        for desc in resource["methods"].values():
+            template = desc.get("flatPath") or desc["path"]
+            regex = "/".join(
+                f"(?P<{seg[1:-1]}>[^/]+)" if seg.startswith("{") else re.escape(seg) for seg in template.split("/")
+            )
+            methods.append(_Method(desc["id"], desc["httpMethod"], re.compile(regex), desc))
+    methods.sort(key=lambda m: m.pattern.pattern.count("(?P<"))
+    return doc, methods
+
+
+def _check_value(name: str, spec: dict, value: str) -> None:
+    """Validate one query parameter value against its discovery spec."""
+    if "enum" in spec and value not in spec["enum"]:
+        raise _invalid(f"Invalid value '{value}' for {name}: must be one of {', '.join(spec['enum'])}", location=name)
+    kind = spec.get("type")
+    if kind == "boolean" and value not in ("true", "false"):
+        raise _invalid(f"Invalid boolean value '{value}' for {name}", location=name)
+    if kind == "integer":
+        try:
+            number = int(value)
+        except ValueError:
+            raise _invalid(f"Invalid integer value '{value}' for {name}", location=name) from None
+        if ("minimum" in spec and number < int(spec["minimum"])) or ("maximum" in spec and number > int(spec["maximum"])):
+            raise _invalid(f"Value {value} for {name} is out of range", location=name)
+    if spec.get("format") == "date-time" and _parse_time(value, strict=True) is None:
+        raise _invalid(f"Invalid RFC3339 timestamp with time zone for {name}: '{value}'", location=name)
+
+
+def _check_body(schemas: dict, schema: dict, value: Any, where: str, method_id: str) -> None:
+    """Validate a JSON body against a discovery schema: known fields, types, required fields."""
+    schema = schemas[schema["$ref"]] if "$ref" in schema else schema
+    kind = schema.get("type")
+    if "properties" in schema or kind == "object":
+        if not isinstance(value, dict):
+            raise _invalid(f"Invalid value at '{where}': expected an object")
+        properties = schema.get("properties", {})
+        for key, item in value.items():
+            sub = properties.get(key, schema.get("additionalProperties"))
+            if sub is None:
+                raise _invalid(f"Invalid JSON payload received. Unknown name \"{key}\" at '{where}': Cannot find field.")
+            if item is not None:
+                _check_body(schemas, sub, item, f"{where}.{key}", method_id)
+        for key, sub in properties.items():
+            if method_id in sub.get("annotations", {}).get("required", ()) and value.get(key) is None:
+                message = {"start": "Missing start time.", "end": "Missing end time."}.get(key, f"Missing {where}.{key}.")
+                raise _ApiError(400, message, "required")
+    elif kind == "array":
+        if not isinstance(value, list):
+            raise _invalid(f"Invalid value at '{where}': expected an array")
+        for index, item in enumerate(value):
+            _check_body(schemas, schema["items"], item, f"{where}[{index}]", method_id)
+    elif kind in ("string", "boolean", "integer"):
+        expected = {"string": str, "boolean": bool, "integer": (int, str)}[kind]
+        if not isinstance(value, expected) or (kind == "integer" and isinstance(value, bool)):
+            raise _invalid(f"Invalid value at '{where}' ({kind}): {json.dumps(value)}")
+
+
+def _parse_time(value: str, strict: bool = False) -> datetime | None:
+    """Parse an RFC 3339 timestamp (naive ones as UTC unless ``strict``); ``None`` if invalid."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        return None if strict else parsed.replace(tzinfo=timezone.utc)
+    return parsed
+
+
+def _event_time(when: dict | None) -> datetime | None:
+    """The instant of an ``EventDateTime`` (all-day dates as UTC midnight)."""
+    if not when:
+        return None
+    if "dateTime" in when:
+        return _parse_time(when["dateTime"])
+    return _parse_time(when["date"] + "T00:00:00+00:00") if "date" in when else None
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _s256(verifier: str) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+
+
+def _merge(target: dict, patch: dict) -> None:
+    """Patch semantics: objects merge recursively, other values replace, ``null`` clears."""
+    for key, value in patch.items():
+        if value is None:
+            target.pop(key, None)
+        elif isinstance(value, dict) and isinstance(target.get(key), dict):
+            _merge(target[key], value)
+        else:
+            target[key] = copy.deepcopy(value)
+
+
+@dataclass
+class _Grant:
+    """One user consent: the tokens it issued are revoked together."""
+
+    email: str
+    scopes: list[str]
+    refresh_token: str | None = None
+    revoked: bool = False
+
+
+@dataclass
+class _Code:
+    email: str
+    scopes: list[str]
+    redirect_uri: str
+    code_challenge: str
+    offline: bool
+
+
+@dataclass
+class _Account:
+    email: str
+    calendars: dict[str, dict]  # calendar id -> CalendarListEntry
+    events: dict[str, dict[str, dict]]  # calendar id -> event id -> Event
+
+
+_CALENDAR_HANDLERS: dict[str, Callable] = {}
+
+
+def _calendar_method(method_id: str) -> Callable[[Callable], Callable]:
+    """Register a FakeGoogle method as the implementation of a Calendar API method id."""
+
+    def decorate(func: Callable) -> Callable:
+        _CALENDAR_HANDLERS[method_id] = func
+        return func
+
+    return decorate
+
+
+class FakeGoogle(FakeServer):
+    """Fake Google OAuth 2.0 server + Calendar API v3 for one OAuth client.
+
+    Attributes tests may set: ``issuer`` (the ``iss`` sent back by authorize),
+    ``access_token_ttl`` (seconds), ``refresh_token_limit`` (live refresh tokens per account,
+    the oldest is dropped silently beyond it), ``quota_user_per_min`` / ``quota_project_per_min``
+    (``None`` = unlimited) and ``quota_window`` (seconds, sliding).
+
+    Attributes tests may read: ``refresh_count`` (refresh grants received), ``quota_errors``
+    (rate-limit errors returned), ``authorize_params`` (query of every authorize request),
+    :attr:`calendar_calls`.
+    """
+
+    def __init__(self, client_id: str = "test-client", client_secret: str = "test-secret", *, latency: float = 0.0):
+        super().__init__(latency=latency)
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.issuer = "https://accounts.google.com"
+        self.access_token_ttl = 3599
+        self.refresh_token_limit = 100
+        self.quota_user_per_min: int | None = None
+        self.quota_project_per_min: int | None = None
+        self.quota_window = 60.0
+        self.refresh_count = 0
+        self.quota_errors = 0
+        self.authorize_params: list[dict[str, str]] = []
+        self._calendar_calls = 0
+        self._accounts: dict[str, _Account] = {}
+        self._consent_email: str | None = None
+        self._deny_next = False
+        self._granted_scopes_next: list[str] | None = None
+        self._codes: dict[str, _Code] = {}
+        self._grants: list[_Grant] = []
+        self._access_tokens: dict[str, tuple[_Grant, float]] = {}  # token -> (grant, expires at)
+        self._refresh_tokens: dict[str, _Grant] = {}
+        self._revision = 0  # bumped by every event change; etags and sync tokens derive from it
+        self._project_calls: deque[float] = deque()
+        self._user_calls: dict[str, deque[float]] = {}
+
+    # ----------------------------------------------------------------- test helpers
+
+    def env(self) -> dict[str, str]:
+        """Environment overrides pointing the platform at this fake."""
+        return {
+            "GOOGLE_AUTH_URI": f"{self.url}/o/oauth2/v2/auth",
+            "GOOGLE_TOKEN_URI": f"{self.url}/token",
+            "GOOGLE_REVOKE_URI": f"{self.url}/revoke",
+            "GOOGLE_API_ROOT": f"{self.url}/",
+        }
+
+    @property
+    def calendar_calls(self) -> int:
+        """Calendar API calls received (each part of a batch counts as one)."""
+        with self.lock:
+            return self._calendar_calls
+
+    def add_account(self, email: str, calendars: Sequence[dict] = ()) -> None:
+        """Create a Google account with its primary calendar (id = ``email``) plus ``calendars``.
+
+        Each extra calendar is a dict with at least ``id`` and ``summary``; other keys (e.g.
+        ``"accessRole": "reader"``) override the CalendarListEntry defaults.
+        """
+        with self.lock:
+            account = _Account(email, {}, {})
+            for extra in [{"id": email, "summary": email, "primary": True}, *calendars]:
+                entry = {
+                    "kind": "calendar#calendarListEntry",
+                    "etag": f'"{secrets.randbelow(10**15)}"',
+                    "timeZone": "UTC",
+                    "accessRole": "owner",
+                    "defaultReminders": [],
+                    "selected": True,
+                    **extra,
+                }
+                account.calendars[entry["id"]] = entry
+                account.events[entry["id"]] = {}
+            self._accounts[email] = account
+
+    def consent_as(self, email: str) -> None:
+        """Make ``email`` the account that consents at the next authorization (default: the first)."""
+        with self.lock:
+            if email not in self._accounts:
+                raise KeyError(f"unknown account {email!r}: call add_account() first")
+            self._consent_email = email
+
+    def deny_next(self) -> None:
+        """Make the next authorization end with ``error=access_denied``."""
+        with self.lock:
+            self._deny_next = True
+
+    def grant_scopes_next(self, scopes: Sequence[str]) -> None:
+        """Make the next consent grant only the requested scopes that are in ``scopes``."""
+        with self.lock:
+            self._granted_scopes_next = list(scopes)
+
+    def issue_token(self, email: str, scopes: Sequence[str] = (CALENDAR_SCOPE,), refresh: bool = True) -> dict:
+        """Create a grant for ``email`` without the browser dance; return the token response."""
+        with self.lock:
+            if email not in self._accounts:
+                raise KeyError(f"unknown account {email!r}: call add_account() first")
+            return self._issue(self._new_grant(email, list(scopes)), refresh)
+
+    def refresh_tokens(self, email: str) -> list[str]:
+        """The live refresh tokens of ``email``, oldest first."""
+        with self.lock:
+            return [g.refresh_token for g in self._grants if g.email == email and g.refresh_token]
+
+    def revoke_grant(self, email: str) -> int:
+        """Simulate the user removing the app's access in their Google account; return grants revoked."""
+        with self.lock:
+            grants = [g for g in self._grants if g.email == email and not g.revoked]
+            for grant in grants:
+                self._revoke(grant)
+            return len(grants)
+
+    def expire_access_tokens(self) -> None:
+        """Make every access token issued so far expired."""
+        with self.lock:
+            self._access_tokens = {token: (grant, 0.0) for token, (grant, _) in self._access_tokens.items()}
+
+    def events(self, email: str, calendar_id: str | None = None, include_deleted: bool = False) -> list[dict]:
+        """Copies of the events of ``email``'s calendar (primary by default), tombstones optional."""
+        with self.lock:
+            store = self._accounts[email].events[calendar_id or email]
+            return [copy.deepcopy(e) for e in store.values() if include_deleted or e["status"] != "cancelled"]
+
+    def add_event(self, email: str, event: dict, calendar_id: str | None = None) -> dict:
+        """Store ``event`` directly (no validation) as if the user had created it; return it."""
+        with self.lock:
+            account = self._accounts[email]
+            cal_id = calendar_id or email
+            event_id = event.get("id") or uuid.uuid4().hex
+            account.events[cal_id][event_id] = self._new_event(account, cal_id, event_id, event)
+            return copy.deepcopy(account.events[cal_id][event_id])
+
+    def error_response(self, status: int, message: str | None = None) -> Response:
+        """Google-shaped error (used for injected faults and unknown paths)."""
+        return google_error(status, message or HTTPStatus(status).phrase, _DEFAULT_REASONS.get(status, "backendError"))
+
+    # ----------------------------------------------------------------- OAuth 2.0
+
+    @route("GET", r"/o/oauth2/v2/auth")
+    def authorize(self, request: Request) -> Response:
+        """Authorization endpoint: validate, then redirect back with a code (or ``access_denied``)."""
+        params = {name: values[0] for name, values in request.query.items()}
+        self.authorize_params.append(params)
+        problem = self._authorization_problem(params)
+        if problem:
+            return text_response(f"Error 400: invalid_request\n\n{problem}", 400)
+        redirect_uri, state = params["redirect_uri"], params["state"]
+        if self._deny_next:
+            self._deny_next = False
+            return redirect(redirect_uri, {"error": "access_denied", "state": state})
+        email = self._consent_email or next(iter(self._accounts))
+        scopes = params["scope"].split()
+        if self._granted_scopes_next is not None:
+            scopes = [s for s in scopes if s in self._granted_scopes_next]
+        self._consent_email = self._granted_scopes_next = None
+        code = "4/0fake-" + secrets.token_urlsafe(24)
+        offline = params.get("access_type") == "offline" and "consent" in params.get("prompt", "").split()
+        self._codes[code] = _Code(email, scopes, redirect_uri, params["code_challenge"], offline)
+        return redirect(redirect_uri, {"code": code, "state": state, "scope": " ".join(scopes), "iss": self.issuer})
+
+    def _authorization_problem(self, params: dict[str, str]) -> str | None:
+        if params.get("client_id") != self.client_id:
+            return "Error 401: invalid_client. The OAuth client was not found."
+        for name in ("redirect_uri", "response_type", "scope", "state", "code_challenge"):
+            if not params.get(name):
+                return f"Missing required parameter: {name}"
+        if params["response_type"] != "code":
+            return f"Invalid response_type: {params['response_type']}"
+        if params.get("code_challenge_method") != "S256":
+            return "Invalid code_challenge_method: S256 required"
+        if not self._accounts:
+            return "FakeGoogle has no account: call add_account() first"
+        return None
+
+    @route("POST", r"/token")
+    def token(self, request: Request) -> Response:
+        """Token endpoint: ``authorization_code`` (with PKCE) and ``refresh_token`` grants."""
+        form = request.form()
+        basic = request.basic()
+        client_id, client_secret = (
+            map(unquote_plus, basic) if basic else (form.get("client_id"), form.get("client_secret"))
+        )
+        if not client_id:
+            return _oauth_error("invalid_request", "Could not determine client ID from request.")
+        if client_id != self.client_id or client_secret != self.client_secret:
+            return _oauth_error("invalid_client", "Unauthorized", 401)
+        grant_type = form.get("grant_type")
+        if grant_type == "authorization_code":
+            return self._exchange_code(form)
+        if grant_type == "refresh_token":
+            self.refresh_count += 1
+            grant = self._refresh_tokens.get(form.get("refresh_token", ""))
+            if grant is None:
+                return _oauth_error("invalid_grant", "Token has been expired or revoked.")
+            return json_response(self._issue(grant, refresh=False), headers=_NO_STORE)
+        return _oauth_error("unsupported_grant_type", f"Invalid grant_type: {grant_type or ''}")
+
+    def _exchange_code(self, form: dict[str, str]) -> Response:
+        code = self._codes.pop(form.get("code", ""), None)  # single use, whatever the outcome
+        if code is None:
+            return _oauth_error("invalid_grant", "Malformed auth code.")
+        if form.get("redirect_uri") != code.redirect_uri:
+            return _oauth_error("redirect_uri_mismatch", "Bad Request")
+        verifier = form.get("code_verifier")
+        if not verifier:
+            return _oauth_error("invalid_grant", "Missing code verifier.")
+        if _s256(verifier) != code.code_challenge:
+            return _oauth_error("invalid_grant", "Invalid code verifier.")
+        grant = self._new_grant(code.email, code.scopes)
+        return json_response(self._issue(grant, refresh=code.offline), headers=_NO_STORE)
+
+    @route("POST", r"/revoke")
+    def revoke(self, request: Request) -> Response:
+        """Revocation endpoint: revoke the grant of an access or refresh token."""
+        token = request.form().get("token") or request.arg("token") or ""
+        grant = self._refresh_tokens.get(token) or self._access_tokens.get(token, (None, 0))[0]
+        if grant is None:
+            return _oauth_error("invalid_token", "Token expired or revoked")
+        self._revoke(grant)
+        return json_response({})
+
+    def _new_grant(self, email: str, scopes: list[str]) -> _Grant:
+        grant = _Grant(email, scopes)
+        self._grants.append(grant)
+        return grant
+
+    def _issue(self, grant: _Grant, refresh: bool) -> dict:
+        token = "ya29.fake-" + secrets.token_urlsafe(24)
+        self._access_tokens[token] = (grant, time.time() + self.access_token_ttl)
+        body = {
+            "access_token": token,
+            "expires_in": self.access_token_ttl,
+            "scope": " ".join(grant.scopes),
+            "token_type": "Bearer",
+        }
+        if refresh:
+            grant.refresh_token = body["refresh_token"] = "1//fake-" + secrets.token_urlsafe(32)
+            self._refresh_tokens[grant.refresh_token] = grant
+            live = [g for g in self._grants if g.email == grant.email and g.refresh_token]
+            for oldest in live[: max(0, len(live) - self.refresh_token_limit)]:
+                del self._refresh_tokens[oldest.refresh_token]
+                oldest.refresh_token = None
+        return body
+
+    def _revoke(self, grant: _Grant) -> None:
+        grant.revoked = True
+        self._refresh_tokens.pop(grant.refresh_token, None)
+        grant.refresh_token = None
+        self._access_tokens = {t: v for t, v in self._access_tokens.items() if v[0] is not grant}
+
+    # ----------------------------------------------------------------- Calendar API plumbing
+
+    @route("*", r"/calendar/v3/(?P<api_path>.*)")
+    def calendar_api(self, request: Request, api_path: str) -> Response:
+        """Authenticate, rate-limit, validate against discovery, then run one Calendar call."""
+        self._calendar_calls += 1
+        try:
+            entry = self._access_tokens.get(request.bearer() or "")
+            if entry is None or entry[1] <= time.time():
+                raise _ApiError(
+                    401,
+                    "Request had invalid authentication credentials. Expected OAuth 2 access token, "
+                    "login cookie or other valid authentication credential.",
+                    "authError",
+                    location="Authorization",
+                    locationType="header",
+                )
+            grant = entry[0]
+            self._check_quota(grant.email)
+            method, path_params = self._find_method(request.method, api_path)
+            body = self._validate(method, request)
+            if not set(method.desc.get("scopes", ())) & set(grant.scopes):
+                raise _ApiError(403, "Request had insufficient authentication scopes.", "insufficientPermissions")
+            handler = _CALENDAR_HANDLERS.get(method.id)
+            if handler is None:
+                raise _ApiError(501, f"{method.id} is not implemented by FakeGoogle", "notImplemented")
+            return handler(self, self._accounts[grant.email], request, body, **path_params)
+        except _ApiError as error:
+            return error.response
+
+    @route("POST", r"/batch/calendar/v3")
+    def batch(self, request: Request) -> Response:
+        """Batch endpoint: run each ``application/http`` part as a separate Calendar call."""
+        content_type = request.headers.get("content-type", "")
+        message = BytesParser(policy=compat32).parsebytes(
+            f"Content-Type: {content_type}\r\n\r\n".encode() + request.body
+        )
+        if not content_type.startswith("multipart/mixed") or not message.is_multipart():
+            return self.error_response(400, "Batch requests must be multipart/mixed")
+        shared = {k: v for k, v in request.headers.items() if not k.startswith("content-") and k not in ("host", "connection")}
+        boundary = "batch_" + secrets.token_hex(12)
+        out = b""
+        for part in message.get_payload():
+            inner = self._parse_batch_part(part.get_payload(), shared)
+            if inner is None:
+                return self.error_response(400, "Invalid batch part: expected an application/http request")
+            response = self.dispatch(inner)
+            content_id = part.get("Content-ID", "")
+            response_id = f"Content-ID: <response-{content_id[1:]}\r\n" if content_id.startswith("<") else ""
+            headers = {**response.headers, "Content-Length": str(len(response.body))}
+            out += (
+                f"--{boundary}\r\nContent-Type: application/http\r\n{response_id}\r\n"
+                f"HTTP/1.1 {response.status} {HTTPStatus(response.status).phrase}\r\n"
+                + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+                + "\r\n"
+            ).encode() + response.body + b"\r\n"
+        out += f"--{boundary}--\r\n".encode()
+        return Response(200, out, {"Content-Type": f"multipart/mixed; boundary={boundary}"})
+
+    @staticmethod
+    def _parse_batch_part(payload: Any, shared_headers: dict[str, str]) -> Request | None:
+        if not isinstance(payload, str):
+            return None
+        request_line, _, rest = payload.lstrip("\r\n").partition("\n")
+        words = request_line.split()
+        if len(words) < 2:
+            return None
+        inner = Parser(policy=compat32).parsestr(rest)
+        body = inner.get_payload().encode("utf-8", "surrogateescape")
+        length = inner.get("Content-Length")
+        body = body[: int(length)] if length and length.isdigit() else body.rstrip(b"\r\n")
+        url = urlsplit(words[1])
+        return Request(
+            method=words[0].upper(),
+            path=url.path,
+            query=parse_qs(url.query, keep_blank_values=True),
+            headers={**shared_headers, **{k.lower(): v for k, v in inner.items()}},
+            body=body,
+        )
+
+    def _check_quota(self, email: str) -> None:
+        now = time.monotonic()
+        user = self._user_calls.setdefault(email, deque())
+        for calls in (self._project_calls, user):
+            while calls and calls[0] <= now - self.quota_window:
+                calls.popleft()
+        if self.quota_project_per_min is not None and len(self._project_calls) >= self.quota_project_per_min:
+            limit = "Queries per minute"
+        elif self.quota_user_per_min is not None and len(user) >= self.quota_user_per_min:
+            limit = "Queries per minute per user"
+        else:
+            self._project_calls.append(now)
+            user.append(now)
+            return
+        self.quota_errors += 1
+        raise _ApiError(
+            403,
+            f"Quota exceeded for quota metric 'Queries' and limit '{limit}' of service "
+            "'calendar-json.googleapis.com'.",
+            "rateLimitExceeded",
+            domain="usageLimits",
+        )
+
+    @staticmethod
+    def _find_method(http_method: str, api_path: str) -> tuple[_Method, dict[str, str]]:
+        _, methods = _discovery()
+        path_matched = False
+        for method in methods:
+            match = method.pattern.fullmatch(api_path)
+            if match:
+                path_matched = True
+                if method.http_method == http_method:
+                    return method, {k: unquote(v) for k, v in match.groupdict().items()}
+        if path_matched:
+            raise _ApiError(405, f"Method {http_method} is not allowed for /calendar/v3/{api_path}", "httpMethodNotAllowed")
+        raise _ApiError(404, "Not Found", "notFound")
+
+    @staticmethod
+    def _validate(method: _Method, request: Request) -> dict | None:
+        """Check query parameters and body against the discovery document; return the body."""
+        doc, _ = _discovery()
+        specs = {**doc["parameters"], **method.desc.get("parameters", {})}
+        for name, values in request.query.items():
+            spec = specs.get(name)
+            if spec is None or spec["location"] != "query":
+                raise _invalid(
+                    f'Invalid JSON payload received. Unknown name "{name}": Cannot bind query parameter.',
+                    location=name,
+                    locationType="parameter",
+                )
+            if len(values) > 1 and not spec.get("repeated"):
+                raise _invalid(f"Parameter {name} must not be repeated", location=name)
+            for value in values:
+                _check_value(name, spec, value)
+        for name, spec in specs.items():
+            if spec.get("required") and spec["location"] == "query" and name not in request.query:
+                raise _ApiError(400, f"Required parameter: {name}", "required", location=name, locationType="parameter")
+        if "request" not in method.desc:
+            return None
+        try:
+            body = request.json() or {}
+        except ValueError:
+            raise _ApiError(400, "Parse Error", "parseError") from None
+        _check_body(doc["schemas"], method.desc["request"], body, "resource", method.id)
+        return body
+
+    # ----------------------------------------------------------------- Calendar API methods
+
+    def _calendar(self, account: _Account, calendar_id: str, write: bool = False) -> dict:
+        entry = account.calendars.get(account.email if calendar_id == "primary" else calendar_id)
+        if entry is None:
+            raise _ApiError(404, "Not Found", "notFound")
+        if write and _ACCESS_RANK[entry["accessRole"]] < _ACCESS_RANK["writer"]:
+            raise _ApiError(403, "You need to have writer access to this calendar.", "requiredAccessLevel")
+        return entry
+
+    @staticmethod
+    def _page(items: list[dict], request: Request, default_size: int) -> tuple[list[dict], dict]:
+        """Slice ``items`` by ``pageToken``/``maxResults``; return the page and ``nextPageToken`` (if any)."""
+        token = request.arg("pageToken", "0")
+        if not token.isdigit():
+            raise _invalid("Invalid page token", location="pageToken")
+        start, size = int(token), min(int(request.arg("maxResults", str(default_size))), 2500)
+        extra = {"nextPageToken": str(start + size)} if start + size < len(items) else {}
+        return items[start : start + size], extra
+
+    @_calendar_method("calendar.calendarList.list")
+    def _calendar_list_list(self, account: _Account, request: Request, body: None) -> Response:
+        min_rank = _ACCESS_RANK[request.arg("minAccessRole", "freeBusyReader")]
+        entries = [copy.deepcopy(c) for c in account.calendars.values() if _ACCESS_RANK[c["accessRole"]] >= min_rank]
+        page, extra = self._page(entries, request, 100)
+        if "nextPageToken" not in extra:
+            extra["nextSyncToken"] = str(self._revision)
+        return json_response({"kind": "calendar#calendarList", "etag": f'"{self._revision}"', "items": page, **extra})
+
+    @_calendar_method("calendar.calendarList.get")
+    def _calendar_list_get(self, account: _Account, request: Request, body: None, calendarId: str) -> Response:
+        return json_response(copy.deepcopy(self._calendar(account, calendarId)))
+
+    def _new_event(self, account: _Account, calendar_id: str, event_id: str, body: dict) -> dict:
+        event = {
+            "kind": "calendar#event",
+            "id": event_id,
+            "status": "confirmed",
+            "htmlLink": f"https://www.google.com/calendar/event?eid={event_id}",
+            "created": _now(),
+            "iCalUID": f"{event_id}@google.com",
+            "sequence": 0,
+            "creator": {"email": account.email, "self": True},
+            "organizer": {"email": calendar_id, "self": True},
+            "reminders": {"useDefault": True},
+            "eventType": "default",
+        }
+        event.update({k: copy.deepcopy(v) for k, v in body.items() if k not in _READ_ONLY_EVENT_FIELDS and v is not None})
+        self._touch(event)
+        return event
+
+    def _touch(self, event: dict) -> None:
+        self._revision += 1
+        event["etag"] = f'"{self._revision}"'
+        event["updated"] = _now()
+
+    def _event(self, account: _Account, calendar_id: str, event_id: str, write: bool = False) -> dict:
+        entry = self._calendar(account, calendar_id, write)
+        event = account.events[entry["id"]].get(event_id)
+        if event is None:
+            raise _ApiError(404, "Not Found", "notFound")
+        return event
+
+    @_calendar_method("calendar.events.insert")
+    def _events_insert(self, account: _Account, request: Request, body: dict, calendarId: str) -> Response:
+        calendar_id = self._calendar(account, calendarId, write=True)["id"]
+        store = account.events[calendar_id]
+        event_id = body.get("id")
+        if event_id is None:
+            event_id = uuid.uuid4().hex
+        elif not isinstance(event_id, str) or not _EVENT_ID.fullmatch(event_id):
+            raise _invalid("Invalid resource id value.")
+        elif event_id in store:
+            raise _ApiError(409, "The requested identifier already exists.", "duplicate")
+        store[event_id] = self._new_event(account, calendar_id, event_id, body)
+        return json_response(copy.deepcopy(store[event_id]))
+
+    @_calendar_method("calendar.events.get")
+    def _events_get(self, account: _Account, request: Request, body: None, calendarId: str, eventId: str) -> Response:
+        return json_response(copy.deepcopy(self._event(account, calendarId, eventId)))
+
+    @_calendar_method("calendar.events.patch")
+    def _events_patch(self, account: _Account, request: Request, body: dict, calendarId: str, eventId: str) -> Response:
+        event = self._event(account, calendarId, eventId, write=True)
+        _merge(event, {k: v for k, v in body.items() if k not in _READ_ONLY_EVENT_FIELDS})
+        self._touch(event)
+        return json_response(copy.deepcopy(event))
+
+    @_calendar_method("calendar.events.update")
+    def _events_update(self, account: _Account, request: Request, body: dict, calendarId: str, eventId: str) -> Response:
+        event = self._event(account, calendarId, eventId, write=True)
+        kept = {k: event[k] for k in _READ_ONLY_EVENT_FIELDS if k in event}
+        event.clear()
+        event.update(status="confirmed", **kept)
+        event.update({k: copy.deepcopy(v) for k, v in body.items() if k not in _READ_ONLY_EVENT_FIELDS and v is not None})
+        self._touch(event)
+        return json_response(copy.deepcopy(event))
+
+    @_calendar_method("calendar.events.delete")
+    def _events_delete(self, account: _Account, request: Request, body: None, calendarId: str, eventId: str) -> Response:
+        event = self._event(account, calendarId, eventId, write=True)
+        if event["status"] == "cancelled":
+            raise _ApiError(410, "Resource has been deleted", "deleted")
+        event["status"] = "cancelled"
+        self._touch(event)
+        return Response(204)
+
+    @_calendar_method("calendar.events.list")
+    def _events_list(self, account: _Account, request: Request, body: None, calendarId: str) -> Response:
+        entry = self._calendar(account, calendarId)
+        events = list(account.events[entry["id"]].values())
+        sync_token = request.arg("syncToken")
+        if sync_token is not None:
+            if not sync_token.isdigit():
+                raise _ApiError(410, "Sync token is no longer valid, a full sync is required.", "fullSyncRequired")
+            events = [e for e in events if int(e["etag"].strip('"')) > int(sync_token)]
+        else:
+            events = [e for e in events if self._event_matches(e, request)]
+        order = request.arg("orderBy")
+        if order == "startTime":
+            if request.arg("singleEvents") != "true":
+                raise _ApiError(400, "The requested ordering is not available for the particular query.", "badRequest")
+            events.sort(key=lambda e: _event_time(e.get("start")) or datetime.min.replace(tzinfo=timezone.utc))
+        elif order == "updated":
+            events.sort(key=lambda e: e["updated"])
+        page, extra = self._page([copy.deepcopy(e) for e in events], request, 250)
+        if "nextPageToken" not in extra:
+            extra["nextSyncToken"] = str(self._revision)
+        return json_response(
+            {
+                "kind": "calendar#events",
+                "etag": f'"{self._revision}"',
+                "summary": entry["summary"],
+                "updated": _now(),
+                "timeZone": entry["timeZone"],
+                "accessRole": entry["accessRole"],
+                "defaultReminders": entry["defaultReminders"],
+                "items": page,
+                **extra,
+            }
+        )
+
+    @staticmethod
+    def _event_matches(event: dict, request: Request) -> bool:
+        """The filters of ``events.list`` (recurring events are not expanded)."""
+        if event["status"] == "cancelled" and request.arg("showDeleted") != "true":
+            return False
+        time_min, time_max, updated_min = (request.arg(n) for n in ("timeMin", "timeMax", "updatedMin"))
+        end, start = _event_time(event.get("end")), _event_time(event.get("start"))
+        if time_min and end and end <= _parse_time(time_min):
+            return False
+        if time_max and start and start >= _parse_time(time_max):
+            return False
+        if updated_min and _parse_time(event["updated"]) < _parse_time(updated_min):
+            return False
+        if request.arg("iCalUID") not in (None, event["iCalUID"]):
+            return False
+        if "eventTypes" in request.query and event["eventType"] not in request.query["eventTypes"]:
+            return False
+        text = request.arg("q")
+        haystack = " ".join(str(event.get(k, "")) for k in ("summary", "description", "location")).lower()
+        if text and text.lower() not in haystack:
+            return False
+        for param, section in (("privateExtendedProperty", "private"), ("sharedExtendedProperty", "shared")):
+            props = event.get("extendedProperties", {}).get(section, {})
+            for condition in request.query.get(param, []):
+                key, sep, value = condition.partition("=")
+                if not sep:
+                    raise _invalid(f"Invalid {param} value: '{condition}' (expected name=value)")
+                if props.get(key) != value:
+                    return False
+        return True
