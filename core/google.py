@@ -34,7 +34,7 @@ def service(api: str, version: str, api_root: str | None):
 
 def authorized_http(access_token: str, timeout: float = 20) -> AuthorizedHttp:
     """A fresh transport sending ``access_token`` (never refreshing on its own)."""
-    return AuthorizedHttp(Credentials(token=access_token), http=httplib2.Http(timeout=timeout))
+    return AuthorizedHttp(Credentials(token=access_token), http=httplib2.Http(timeout=timeout), refresh_status_codes=())
 
 
 def reason_of(error: HttpError) -> str:

@@ -38,8 +38,8 @@ def test_connect_lists_calendars_and_stores_tokens_encrypted(platform, fake_goog
     assert {c["id"] for c in calendars} == {"alice@example.com", "work-alice@group.calendar.google.com"}
 
     authorize = fake_google.requests[0]
-    assert authorize.query["access_type"] == "offline" and authorize.query["prompt"] == "consent"
-    assert authorize.query["code_challenge_method"] == "S256"
+    assert authorize.query["access_type"] == ["offline"] and authorize.query["prompt"] == ["consent"]
+    assert authorize.query["code_challenge_method"] == ["S256"]
 
     token = _stored_token(platform, _user_id(platform, "alice", "org-a"))
     assert token["refresh_token"]
@@ -251,9 +251,10 @@ def test_no_secret_in_logs(platform, fake_google, caplog):
     alice.get(callback, allow_redirects=False)
     fake_google.expire_access_tokens()
     alice.get(platform.api(CALENDAR + "/calendars"))
+    token = _stored_token(platform, _user_id(platform, "alice", "org-a"))
     alice.post(platform.api(CALENDAR + "/revoke"))
     secrets = [verifier, code, "test-secret", alice.headers["Authorization"].split()[1],
-               *fake_google.issued_tokens()]
+               token["access_token"], token["refresh_token"]]
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert caplog.records
     for secret in secrets:

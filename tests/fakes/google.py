@@ -26,17 +26,26 @@ import secrets
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from email.parser import BytesParser, Parser
+from datetime import UTC, datetime
+from email.parser import BytesParser
 from email.policy import compat32
 from http import HTTPStatus
-from typing import Any, Callable, Sequence
+from typing import Any
 from urllib.parse import parse_qs, unquote, unquote_plus, urlsplit
 
 import googleapiclient
 
-from .http import FakeServer, Request, Response, json_response, redirect, route, text_response
+from .http import (
+    FakeServer,
+    Request,
+    Response,
+    json_response,
+    redirect,
+    route,
+    text_response,
+)
 
 __all__ = ["CALENDAR_SCOPE", "FakeGoogle", "google_error"]
 
@@ -162,7 +171,7 @@ def _parse_time(value: str, strict: bool = False) -> datetime | None:
     except ValueError:
         return None
     if parsed.tzinfo is None:
-        return None if strict else parsed.replace(tzinfo=timezone.utc)
+        return None if strict else parsed.replace(tzinfo=UTC)
     return parsed
 
 
@@ -176,7 +185,7 @@ def _event_time(when: dict | None) -> datetime | None:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _s256(verifier: str) -> str:
@@ -529,7 +538,7 @@ class FakeGoogle(FakeServer):
         boundary = "batch_" + secrets.token_hex(12)
         out = b""
         for part in message.get_payload():
-            inner = self._parse_batch_part(part.get_payload(), shared)
+            inner = self._parse_batch_part(part.get_payload(decode=True), shared)
             if inner is None:
                 return self.error_response(400, "Invalid batch part: expected an application/http request")
             response = self.dispatch(inner)
@@ -546,15 +555,16 @@ class FakeGoogle(FakeServer):
         return Response(200, out, {"Content-Type": f"multipart/mixed; boundary={boundary}"})
 
     @staticmethod
-    def _parse_batch_part(payload: Any, shared_headers: dict[str, str]) -> Request | None:
-        if not isinstance(payload, str):
+    def _parse_batch_part(payload: bytes | None, shared_headers: dict[str, str]) -> Request | None:
+        """Parse one ``application/http`` part: request line, headers, body."""
+        if payload is None:
             return None
-        request_line, _, rest = payload.lstrip("\r\n").partition("\n")
-        words = request_line.split()
+        request_line, _, rest = payload.lstrip(b"\r\n").partition(b"\n")
+        words = request_line.decode("latin-1").split()
         if len(words) < 2:
             return None
-        inner = Parser(policy=compat32).parsestr(rest)
-        body = inner.get_payload().encode("utf-8", "surrogateescape")
+        inner = BytesParser(policy=compat32).parsebytes(rest)
+        body = inner.get_payload(decode=True) or b""
         length = inner.get("Content-Length")
         body = body[: int(length)] if length and length.isdigit() else body.rstrip(b"\r\n")
         url = urlsplit(words[1])
@@ -754,7 +764,7 @@ class FakeGoogle(FakeServer):
         if order == "startTime":
             if request.arg("singleEvents") != "true":
                 raise _ApiError(400, "The requested ordering is not available for the particular query.", "badRequest")
-            events.sort(key=lambda e: _event_time(e.get("start")) or datetime.min.replace(tzinfo=timezone.utc))
+            events.sort(key=lambda e: _event_time(e.get("start")) or datetime.min.replace(tzinfo=UTC))
         elif order == "updated":
             events.sort(key=lambda e: e["updated"])
         page, extra = self._page([copy.deepcopy(e) for e in events], request, 250)

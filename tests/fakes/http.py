@@ -20,10 +20,11 @@ import re
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any, Self
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 __all__ = ["FakeServer", "Request", "Response", "json_response", "redirect", "route", "text_response"]
@@ -188,7 +189,7 @@ class FakeServer:
             raise RuntimeError("server not started")
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
-    def start(self) -> FakeServer:
+    def start(self) -> Self:
         """Start serving in a daemon thread; return ``self``."""
         self._server = _HTTPServer(("127.0.0.1", 0), _Handler)
         self._server.fake = self
@@ -209,7 +210,7 @@ class FakeServer:
             self._thread.join()
             self._server = self._thread = None
 
-    def __enter__(self) -> FakeServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
@@ -258,7 +259,7 @@ class FakeServer:
         with self.lock:
             try:
                 return self.dispatch(request)
-            except Exception:  # a bug in the fake: make it visible to the test
+            except Exception:  # noqa: BLE001 - a bug in the fake: show it to the test
                 return self.error_response(500, traceback.format_exc())
 
     def dispatch(self, request: Request) -> Response:
