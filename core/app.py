@@ -7,7 +7,7 @@ import os
 from flask import Flask
 
 from core import jobs, redaction
-from core.api import compat, connectors, create_api, health
+from core.api import actions, compat, connectors, create_api, health
 from core.auth import TokenVerifier
 from core.config import load_config
 from core.credentials import CredentialStore
@@ -62,6 +62,7 @@ def create_app(environ: dict | None = None, *, plugins=(), load_entry_points: bo
     app.teardown_appcontext(close_session)
     api = create_api(app)
     api.register_blueprint(connectors.blp)
+    api.register_blueprint(actions.blp)
     for key, blueprints in registry.routes.items():
         for blueprint in blueprints:
             register = api.register_blueprint if hasattr(blueprint, "register_views_in_doc") else app.register_blueprint

@@ -6,12 +6,15 @@ class ConnectorError(Exception):
 
     code = "provider_error"
     http_status = 502
+    STATUS_BY_CODE = {"invalid_input": 422, "not_found": 404, "needs_reauth": 409, "not_connected": 409,
+                      "rate_limited": 429}
 
     def __init__(self, message: str, *, code: str | None = None, **details):
         super().__init__(message)
         self.message = message
         if code:
             self.code = code
+            self.http_status = self.STATUS_BY_CODE.get(code, self.http_status)
         self.details = details
 
 

@@ -250,6 +250,7 @@ def test_batch(google, service):
     batch.execute()
     assert results["0"].status_code == 503 and results["1"]["id"] == "quota0001"
     assert results["2"].status_code == 403 and error_reason(results["2"]) == "rateLimitExceeded"
+    assert google.calendar_calls == 7 and google.quota_errors == 1
 
 
 def test_quotas(google, service):

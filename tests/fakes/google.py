@@ -381,6 +381,12 @@ class FakeGoogle(FakeServer):
         """Google-shaped error (used for injected faults and unknown paths)."""
         return google_error(status, message or HTTPStatus(status).phrase, _DEFAULT_REASONS.get(status, "backendError"))
 
+    def dispatch(self, request: Request) -> Response:
+        """Count Calendar calls (injected faults and batch parts included), then dispatch."""
+        if request.path.startswith("/calendar/v3/"):
+            self._calendar_calls += 1
+        return super().dispatch(request)
+
     # ----------------------------------------------------------------- OAuth 2.0
 
     @route("GET", r"/o/oauth2/v2/auth")
@@ -500,7 +506,6 @@ class FakeGoogle(FakeServer):
     @route("*", r"/calendar/v3/(?P<api_path>.*)")
     def calendar_api(self, request: Request, api_path: str) -> Response:
         """Authenticate, rate-limit, validate against discovery, then run one Calendar call."""
-        self._calendar_calls += 1
         try:
             entry = self._access_tokens.get(request.bearer() or "")
             if entry is None or entry[1] <= time.time():

@@ -1,0 +1,99 @@
+"""Running a connector's actions as one user: argument validation, context, credentials."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from core import connections
+from core.errors import ConnectorError, NeedsReauth, NotConnected
+from core.oauth.provider import resolve
+
+PYTHON_TYPES = {"string": str, "integer": int, "number": (int, float), "boolean": bool,
+                "array": list, "object": dict}
+MAX_STRING = 20_000
+
+
+@dataclass
+class ActionContext:
+    """What an action's ``run(ctx, **arguments)`` receives.
+
+    ``config`` holds a config connector's decrypted values; ``settings`` the user's
+    settings; ``access_token()`` a fresh OAuth token (refreshed once for all workers);
+    ``api_root`` the provider API root after ``<PREFIX>_API_ROOT``.
+    """
+
+    user: Any
+    spec: Any
+    config: dict
+    settings: dict
+    credentials: Any
+    app_config: Any
+
+    def access_token(self, rejected: str | None = None) -> str:
+        """A valid access token; pass the token the provider just ``rejected`` to force a refresh."""
+        return self.credentials.access_token(self.user.id, self.spec.key, rejected=rejected)
+
+    @property
+    def api_root(self) -> str | None:
+        return resolve(self.spec, self.app_config).api_root if self.spec.oauth else None
+
+    def env(self, name: str, default: str | None = None) -> str | None:
+        """An operator setting of this connector's provider, e.g. ``env("API_ROOT")``."""
+        prefix = self.spec.oauth.env_prefix if self.spec.oauth else self.spec.key.upper()
+        return self.app_config.provider(prefix, name, default)
+
+
+def find_action(spec, name: str):
+    """The action ``name`` of ``spec``, or None."""
+    return next((a for a in spec.actions if a.name == name), None)
+
+
+def validate_arguments(action, arguments: Any) -> dict:
+    """Check ``arguments`` against the action's params; raise ``invalid_input`` naming the field."""
+    if arguments is None:
+        arguments = {}
+    if not isinstance(arguments, dict):
+        raise ConnectorError("Arguments must be a JSON object.", code="invalid_input")
+    declared = {p.name: p for p in action.params}
+    unknown = sorted(set(arguments) - set(declared))
+    if unknown:
+        raise ConnectorError(f"Unknown argument {unknown[0]!r}.", code="invalid_input", field=unknown[0])
+    clean = {}
+    for name, param in declared.items():
+        value = arguments.get(name)
+        if value is None:
+            if param.required:
+                raise ConnectorError(f"{name!r} is required: {param.description}", code="invalid_input", field=name)
+            continue
+        expected = PYTHON_TYPES.get(param.type.split("[")[0], str)
+        if not isinstance(value, expected) or (isinstance(value, bool) and param.type != "boolean"):
+            raise ConnectorError(f"{name!r} must be a {param.type}.", code="invalid_input", field=name)
+        if isinstance(value, str) and len(value) > MAX_STRING:
+            raise ConnectorError(f"{name!r} is too long.", code="invalid_input", field=name)
+        if param.enum and value not in param.enum:
+            raise ConnectorError(f"{name!r} must be one of {', '.join(param.enum)}.", code="invalid_input",
+                                 field=name)
+        clean[name] = value
+    return clean
+
+
+def run_action(session, extensions, user, spec, action, arguments) -> Any:
+    """Run ``action`` of ``spec`` as ``user`` with validated ``arguments``.
+
+    Raises :class:`NotConnected` when the user has not connected ``spec`` and
+    :class:`NeedsReauth` when the connection needs a new consent.
+    """
+    link = connections.get_link(session, user.id, spec.key)
+    if link is None or link.status not in ("active", "error"):
+        if link is not None and link.status == "needs_reauth":
+            raise NeedsReauth(link.last_error or f"Reconnect {spec.name}.")
+        raise NotConnected(f"{spec.name} is not connected.", connector=spec.key)
+    clean = validate_arguments(action, arguments)
+    credentials = extensions["connectors.credentials"]
+    ctx = ActionContext(
+        user=user, spec=spec,
+        config=credentials.load_config(session, user.id, spec.key) if spec.kind == "config" else {},
+        settings=connections.settings_of(link, spec), credentials=credentials,
+        app_config=extensions["connectors.config"],
+    )
+    return action.run(ctx, **clean)
