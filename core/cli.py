@@ -11,8 +11,12 @@ from flask.cli import FlaskGroup, with_appcontext
 
 def _create_app():
     from core.app import create_app
+    from core.config import ConfigError
 
-    return create_app()
+    try:
+        return create_app()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False, add_version_option=False)
@@ -33,7 +37,9 @@ def run_command(host, port):
     _ext("db").upgrade()
     config = _ext("config")
     click.echo(f"Dashboard: http://{host}:{port}/  (jobs: {'RQ on ' + 'Redis' if config.redis_url else 'in-process'})")
-    current_app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
+    from werkzeug.serving import run_simple
+
+    run_simple(host, port, current_app._get_current_object(), threaded=True)
 
 
 @main.group("db")
