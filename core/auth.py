@@ -164,6 +164,7 @@ def authenticate(session) -> CurrentUser:
     claims = verifier.verify(token)
     user = user_for_claims(session, str(claims[verifier.config.jwt_org_claim]), claims["sub"])
     g.user = CurrentUser(id=user.id, org_id=user.org_id, external_id=user.external_id)
+    session.rollback()  # end the read transaction: no connection is held while the view calls providers
     return g.user
 
 

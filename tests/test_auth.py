@@ -117,3 +117,24 @@ def test_users_created_on_first_sight_per_org(platform):
     with platform.ext("db").session_scope() as session:
         rows = session.query(User).filter_by(external_id="same-sub").all()
         assert sorted(u.org_id for u in rows) == ["o1", "o2"]
+
+
+def test_jwks_url_keys_selected_by_kid(tmp_path):
+    from tests.fakes.http import FakeServer, json_response, route
+
+    key = RSAKey.generate_key(2048, parameters={"kid": "k1"})
+
+    class Issuer(FakeServer):
+        @route("GET", r"/.well-known/jwks.json")
+        def jwks(self, request):
+            return json_response({"keys": [key.as_dict(private=False)]})
+
+    with Issuer() as issuer:
+        verifier = TokenVerifier(load_config({"JWT_JWKS_URL": issuer.url + "/.well-known/jwks.json"}, tmp_path))
+        token = jwt.encode({"alg": "RS256", "kid": "k1"}, _claims(), key)
+        assert verifier.verify(token)["sub"] == "u1"
+        assert verifier.verify(token)["sub"] == "u1"
+        assert issuer.count("/.well-known/jwks.json") == 1
+        other = RSAKey.generate_key(2048, parameters={"kid": "k1"})
+        with pytest.raises(AuthError, match="signature"):
+            verifier.verify(jwt.encode({"alg": "RS256", "kid": "k1"}, _claims(), other))

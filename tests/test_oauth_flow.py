@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import logging
+
+import pytest
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from urllib.parse import parse_qs, urlparse
@@ -178,7 +180,12 @@ def test_cassius_aliases(platform, fake_google):
     assert alice.post(platform.url + "/api/integrations/google/disconnect").json()["connector"]["connected"] is False
 
 
-def test_concurrent_requests_on_expired_token_refresh_once(platform, fake_google):
+@pytest.mark.parametrize("lock", ["database", "redis"])
+def test_concurrent_requests_on_expired_token_refresh_once(start_platform, database_url, fake_google, lock, request):
+    from tests.conftest import platform_env
+
+    redis_url = request.getfixturevalue("redis_url") if lock == "redis" else None
+    platform = start_platform(platform_env(database_url, fake_google, REDIS_URL=redis_url))
     alice = platform.browser("alice", "org-a")
     connect_google(platform, alice, fake_google, "alice@example.com")
     old = _stored_token(platform, _user_id(platform, "alice", "org-a"))

@@ -100,3 +100,53 @@ def test_every_hook_documented():
         assert func.__doc__, name
         signature = f"{name}{inspect.signature(func)}"
         assert re.search(rf"^#+ `{re.escape(signature)}`", docs, re.M), f"docs/plugins.md lacks `{signature}`"
+
+
+def _recorder():
+    seen, module = [], types.ModuleType("recorder")
+
+    def handle_event(event, session):
+        seen.append((event.name, event.data.get("connector"), session.is_active))
+
+    def reconcile(session):
+        return {"recorded": len(seen)}
+
+    module.handle_event = hookimpl(handle_event)
+    module.reconcile = hookimpl(reconcile)
+    return module, seen
+
+
+def test_handle_event_sees_connect_settings_and_revoke(start_platform, tmp_path):
+    from tests.conftest import platform_env
+
+    recorder, seen = _recorder()
+    platform = start_platform(platform_env(f"sqlite:///{tmp_path}/e.db"),
+                              plugins=[("weather", weather), ("recorder", recorder)])
+    user = platform.browser("u", "o")
+    user.post(platform.api("/api/v1/connectors/weather/config"), json={"api_key": "k"})
+    user.post(platform.api("/api/v1/connectors/weather/revoke"))
+    assert seen == [("connector.connected", "weather", True), ("connector.revoked", "weather", True)]
+
+
+def test_reconcile_hook_counts_summed_by_cli(tmp_path, monkeypatch):
+    from core.cli import main
+
+    monkeypatch.setenv("CONNECTORS_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/c.db")
+    dist = tmp_path / "recorder_plugin-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: recorder-plugin\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[connectors.plugins]\nrecorder = tests.sample_plugins.counter\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    CliRunner().invoke(main, ["db", "upgrade"])
+    result = CliRunner().invoke(main, ["sync", "reconcile"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output.strip().splitlines()[-1])["counted"] == 2
+
+
+def test_plugin_routes_are_mounted_and_need_a_session(start_platform, tmp_path):
+    from tests.conftest import platform_env
+
+    platform = start_platform(platform_env(f"sqlite:///{tmp_path}/r.db"), plugins=[("weather", weather)])
+    assert platform.browser().get(platform.api("/api/v1/connectors/weather/ping")).status_code == 401
+    assert platform.browser("u", "o").get(platform.api("/api/v1/connectors/weather/ping")).json() == {"pong": True}

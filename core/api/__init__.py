@@ -5,7 +5,7 @@ import logging
 
 from flask import request
 from flask_smorest import Api, abort
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException
 
 from core.auth import AuthError, authenticate
 from core.db import get_session
@@ -59,7 +59,7 @@ def _unexpected_error(error: Exception):
         return error
     log.error("Unhandled %s on %s %s", type(error).__name__, request.method, request.path,
               exc_info=(type(error), error, error.__traceback__))
-    payload = {"code": 500, "status": InternalServerError.name,
+    payload = {"code": 500, "status": _reason(500),
                "message": "Something went wrong on our side; the error was logged."}
     return payload, 500
 
