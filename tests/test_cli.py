@@ -46,7 +46,7 @@ def test_run_serves_platform_on_embedded_defaults(tmp_path):
 
 def test_dev_token_refused_in_production(tmp_path):
     env = _env(tmp_path, APP_ENV="production", CONNECTORS_ENCRYPTION_KEYS=generate_key(), JWT_SECRET="s" * 40,
-               CONNECTORS_DISABLED="google_calendar", DATABASE_URL=f"sqlite:///{tmp_path}/p.db")
+               GOOGLE_CLIENT_ID="id", GOOGLE_CLIENT_SECRET="secret", DATABASE_URL=f"sqlite:///{tmp_path}/p.db")
     result = subprocess.run([CONNECTORS, "dev-token", "--user", "u", "--org", "o"], env=env, capture_output=True,
                             text=True)
     assert result.returncode != 0 and "production" in result.stderr

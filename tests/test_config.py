@@ -36,7 +36,7 @@ def test_production_refuses_google_connector_without_client(tmp_path):
            "DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}
     with pytest.raises(ConfigError, match="GOOGLE_CLIENT_ID"):
         create_app(env, instance_path=str(tmp_path))
-    create_app({**env, "CONNECTORS_DISABLED": "google_calendar"}, instance_path=str(tmp_path))
+    create_app({**env, "GOOGLE_CLIENT_ID": "id", "GOOGLE_CLIENT_SECRET": "secret"}, instance_path=str(tmp_path))
 
 
 @pytest.mark.parametrize("env, message", [
