@@ -86,7 +86,7 @@ def disconnect(session, registry, credentials, config, user, spec) -> bool:
         token = credentials.load_token(session, user.id, spec.key)
         provider = resolve(spec, config)
         if token and provider.revoke_url and not shares_grant(session, user.id, spec, registry, link.account_label):
-            revoked = _revoke_at_provider(provider, token)
+            revoked = (spec.oauth.revoke or _revoke_at_provider)(provider, token)
     credentials.delete(session, user.id, spec.key)
     link.status, link.account_label, link.last_error = "inactive", None, None
     session.flush()
@@ -132,7 +132,7 @@ def describe(spec, link: UserConnector | None, config, credentials, session) -> 
         "connected": status in ("active", "error"),
         "account": link.account_label if link else None,
         "expires_at": cred.expires_at.isoformat() if cred and cred.expires_at else None,
-        "granted_scopes": cred.scopes.split() if cred and cred.scopes else [],
+        "granted_scopes": cred.scopes.replace(",", " ").split() if cred and cred.scopes else [],  # Slack: commas
         "settings": settings_of(link, spec),
         "last_error": link.last_error if link else None,
         "updated_at": link.updated_at.isoformat() if link else None,

@@ -17,10 +17,30 @@ from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError  # noqa: F401  (re-exported for plugins)
 
 from core.errors import ConnectorError, RateLimited
+from core.spec import OAuthSpec
 
 DEFAULT_ROOT = {"calendar": "https://www.googleapis.com/", "gmail": "https://gmail.googleapis.com/"}
-SERVICE_PATH = {"calendar": "calendar/v3/", "gmail": "gmail/v1/"}
+#: Appended to the root: the discovery document's ``servicePath`` (Gmail's is empty: its
+#: method paths already start with ``gmail/v1/``).
+SERVICE_PATH = {"calendar": "calendar/v3/", "gmail": ""}
 _lock = threading.Lock()
+
+
+def oauth_spec(*scopes: str) -> OAuthSpec:
+    """Google's OAuth server (``GOOGLE_*`` variables) asking for ``scopes`` with offline access.
+
+    Every Google connector shares the one Google client: ``GOOGLE_CLIENT_ID``/``_SECRET``
+    and the endpoint overrides ``GOOGLE_AUTH_URI``/``_TOKEN_URI``/``_REVOKE_URI``.
+    """
+    return OAuthSpec(
+        env_prefix="GOOGLE",
+        authorize_url="https://accounts.google.com/o/oauth2/v2/auth",
+        token_url="https://oauth2.googleapis.com/token",
+        revoke_url="https://oauth2.googleapis.com/revoke",
+        issuer="https://accounts.google.com",
+        scopes=tuple(scopes),
+        extra_authorize_params={"access_type": "offline", "prompt": "consent", "include_granted_scopes": "false"},
+    )
 
 
 @functools.lru_cache(maxsize=32)

@@ -37,6 +37,19 @@ class OAuthSpec:
     issuer: str | None = None
     #: Scopes the provider may omit from the token response without it being an error.
     optional_scopes: tuple[str, ...] = ()
+    #: False when the provider takes no ``scope`` parameter (Notion: access is set by the
+    #: integration's capabilities); ``scopes`` then only describe that access in the grid.
+    request_scopes: bool = True
+    #: ``"json"`` sends token and revocation requests as a JSON body (Notion), not a form.
+    token_request_format: str = "form"
+    #: ``token_response(data) -> data`` rewrites the token endpoint's JSON (code exchange and
+    #: refresh) before core reads it, e.g. Slack's ``{"ok": false, "error": "invalid_code"}``
+    #: into RFC 6749 error codes (``invalid_grant`` makes the connection ``needs_reauth``).
+    token_response: Callable[[dict], dict] | None = None
+    #: ``revoke(provider, token) -> bool`` replaces RFC 7009 revocation at ``revoke_url``
+    #: (Slack's ``auth.revoke``); ``provider`` is the resolved
+    #: :class:`core.oauth.provider.OAuthProvider`, ``token`` the stored token dict.
+    revoke: Callable[[Any, dict], bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -115,6 +128,8 @@ class ConnectorSpec:
                 found.append("an oauth2 connector needs an OAuthSpec in 'oauth'")
             elif not self.oauth.scopes:
                 found.append("an oauth2 connector must declare its scopes")
+            elif self.oauth.token_request_format not in ("form", "json"):
+                found.append(f"token_request_format {self.oauth.token_request_format!r} must be 'form' or 'json'")
         if self.kind == "config":
             if not self.fields:
                 found.append("a config connector needs 'fields'")

@@ -1,9 +1,12 @@
 """Resolve a connector's OAuth server from its declaration and the environment."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from urllib.parse import parse_qsl
 
 from authlib.integrations.requests_client import OAuth2Session
+from authlib.oauth2.auth import ClientAuth
 
 from core.spec import ConnectorSpec
 
@@ -29,17 +32,61 @@ class OAuthProvider:
                 (("CLIENT_ID", self.client_id), ("CLIENT_SECRET", self.client_secret)) if not value]
 
     def session(self, token: dict | None = None, **kwargs) -> OAuth2Session:
-        """An authlib session for this provider (PKCE S256 when the spec asks for it)."""
-        return OAuth2Session(
+        """An authlib session for this provider, shaped by its spec.
+
+        PKCE S256 when ``pkce``; the same client authentication at the token and the
+        revocation endpoints; JSON request bodies when ``token_request_format`` is ``json``;
+        ``token_response`` applied to every token endpoint answer (exchange and refresh).
+        """
+        method = self.spec.token_endpoint_auth_method
+        client = OAuth2Session(
             client_id=self.client_id,
             client_secret=self.client_secret,
-            scope=self.spec.scope_separator.join(self.spec.scopes),
+            scope=self.spec.scope_separator.join(self.spec.scopes) if self.spec.request_scopes else None,
             redirect_uri=self.redirect_uri,
-            token_endpoint_auth_method=self.spec.token_endpoint_auth_method,
+            token_endpoint_auth_method=method,
+            revocation_endpoint_auth_method=method,
             code_challenge_method="S256" if self.spec.pkce else None,
             token=token,
             **kwargs,
         )
+        if self.spec.token_request_format == "json":
+            json_method = f"{method}+json"
+            client.register_client_auth_method((json_method, _with_json_body(ClientAuth.DEFAULT_AUTH_METHODS[method])))
+            client.token_endpoint_auth_method = client.revocation_endpoint_auth_method = json_method
+        if self.spec.token_response is not None:
+            hook = _normalised_by(self.spec.token_response)
+            client.register_compliance_hook("access_token_response", hook)
+            client.register_compliance_hook("refresh_token_response", hook)
+        return client
+
+
+def _with_json_body(encode):
+    """Wrap an authlib client-auth encoder so the form body it leaves is sent as JSON."""
+
+    def encode_as_json(client, method, uri, headers, body):
+        uri, headers, body = encode(client, method, uri, headers, body)
+        body = json.dumps(dict(parse_qsl(body or "", keep_blank_values=True)))
+        headers["Content-Type"] = "application/json"
+        headers["Content-Length"] = str(len(body.encode()))
+        return uri, headers, body
+
+    return encode_as_json
+
+
+def _normalised_by(normalise):
+    """An authlib response hook that passes a JSON object body through ``normalise``."""
+
+    def hook(response):
+        try:
+            data = response.json()
+        except ValueError:
+            return response
+        if isinstance(data, dict):
+            response._content = json.dumps(normalise(data)).encode()
+        return response
+
+    return hook
 
 
 def resolve(spec: ConnectorSpec, config) -> OAuthProvider:

@@ -1,5 +1,5 @@
 """Google Calendar connector: OAuth with minimal scopes, the user's calendars, sync settings."""
-from core import ConfigField, ConnectorSpec, OAuthSpec, hookimpl
+from core import ConfigField, ConnectorSpec, google, hookimpl
 from plugins.google_calendar import calendars
 
 SCOPES = (
@@ -7,15 +7,7 @@ SCOPES = (
     "https://www.googleapis.com/auth/calendar.calendarlist.readonly",
 )
 
-OAUTH = OAuthSpec(
-    env_prefix="GOOGLE",
-    authorize_url="https://accounts.google.com/o/oauth2/v2/auth",
-    token_url="https://oauth2.googleapis.com/token",
-    revoke_url="https://oauth2.googleapis.com/revoke",
-    issuer="https://accounts.google.com",
-    scopes=SCOPES,
-    extra_authorize_params={"access_type": "offline", "prompt": "consent", "include_granted_scopes": "false"},
-)
+OAUTH = google.oauth_spec(*SCOPES)
 
 CONNECTOR = ConnectorSpec(
     key="google_calendar",

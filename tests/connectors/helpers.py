@@ -1,0 +1,52 @@
+"""Helpers shared by the connector tests: the OAuth dance as a browser, actions over HTTP."""
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlparse
+
+from core.models import User
+from tests.conftest import FRONTEND
+
+
+def oauth_dance(platform, browser, key: str) -> dict:
+    """Start OAuth for ``key``, follow the provider's consent redirect, land on the callback.
+
+    Returns the query parameters the front end receives (``status``, ``error``).
+    """
+    started = browser.get(platform.api(f"/api/v1/connectors/{key}/redirect"), allow_redirects=False)
+    assert started.status_code == 302, started.text
+    consent = browser.get(started.headers["Location"], allow_redirects=False)
+    assert consent.status_code == 302, consent.text
+    back = browser.get(consent.headers["Location"], allow_redirects=False)
+    assert back.status_code == 302, back.text
+    location = urlparse(back.headers["Location"])
+    assert f"{location.scheme}://{location.netloc}{location.path}" == f"{FRONTEND}/connectors/callback/{key}"
+    return {k: v[0] for k, v in parse_qs(location.query).items()}
+
+
+def run(platform, browser, key: str, action: str, **arguments):
+    """``POST /api/v1/connectors/<key>/actions/<action>`` with ``arguments``; the response."""
+    return browser.post(platform.api(f"/api/v1/connectors/{key}/actions/{action}"), json=arguments)
+
+
+def status(platform, browser, key: str) -> dict:
+    """This user's status of connector ``key``."""
+    return browser.get(platform.api(f"/api/v1/connectors/{key}")).json()
+
+
+def revoke(platform, browser, key: str) -> dict:
+    """Disconnect ``key``; the revoke route's answer."""
+    response = browser.post(platform.api(f"/api/v1/connectors/{key}/revoke"))
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def user_id(platform, sub: str, org: str) -> int:
+    """The database id of the user ``sub`` of ``org``."""
+    with platform.ext("db").session_scope() as session:
+        return session.query(User).filter_by(external_id=sub, org_id=org).one().id
+
+
+def stored_token(platform, sub: str, org: str, key: str) -> dict | None:
+    """The decrypted stored token of ``key`` for ``sub``."""
+    with platform.ext("db").session_scope() as session:
+        return platform.ext("credentials").load_token(session, user_id(platform, sub, org), key)
