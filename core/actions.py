@@ -96,4 +96,8 @@ def run_action(session, extensions, user, spec, action, arguments) -> Any:
         settings=connections.settings_of(link, spec), credentials=credentials,
         app_config=extensions["connectors.config"],
     )
-    return action.run(ctx, **clean)
+    try:
+        return action.run(ctx, **clean)
+    except NeedsReauth as exc:
+        credentials.mark_needs_reauth(user.id, spec.key, exc.message)
+        raise

@@ -6,14 +6,15 @@ import os
 
 from flask import Flask
 
-from core import jobs, redaction
-from core.api import actions, compat, connectors, create_api, health
+from core import jobs, redaction, web
+from core.api import actions, appointments, compat, connectors, create_api, health, realtime, tools
 from core.auth import TokenVerifier
 from core.config import load_config
 from core.credentials import CredentialStore
 from core.crypto import Cipher
 from core.db import Database, close_session
 from core.plugins import PluginRegistry
+from voice_tools import ToolCatalog
 
 log = logging.getLogger(__name__)
 
@@ -57,18 +58,23 @@ def create_app(environ: dict | None = None, *, plugins=(), load_entry_points: bo
         registry.add(module, name=name)
     ext["connectors.registry"] = registry
     ext["connectors.credentials"] = CredentialStore(db, cipher, registry, config, redis_client)
+    ext["connectors.tools"] = ToolCatalog(registry)
     _check_production_clients(config, registry)
 
     app.teardown_appcontext(close_session)
     api = create_api(app)
     api.register_blueprint(connectors.blp)
     api.register_blueprint(actions.blp)
+    api.register_blueprint(appointments.blp)
+    api.register_blueprint(tools.blp)
+    realtime.init_app(app, api)
     for key, blueprints in registry.routes.items():
         for blueprint in blueprints:
             register = api.register_blueprint if hasattr(blueprint, "register_views_in_doc") else app.register_blueprint
             register(blueprint, url_prefix=f"/api/v1/connectors/{key}", name=f"{key}_{blueprint.name}")
     app.register_blueprint(compat.blp)
     app.register_blueprint(health.blp)
+    app.register_blueprint(web.bp)
     return app
 
 

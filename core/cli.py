@@ -1,4 +1,4 @@
-"""The ``connectors`` command: run, worker, db, plugins, dev-token, keys, sync."""
+"""The ``connectors`` command: run, worker, db, plugins, tools, mcp, dev-token, keys, sync."""
 from __future__ import annotations
 
 import json
@@ -76,6 +76,55 @@ def plugins_command(as_json):
                    f"{row['status']:<8} {row['error'] or ''}")
 
 
+@main.command("tools")
+@click.option("--user", help="Only the tools this user (the JWT sub) may call now; needs --org.")
+@click.option("--org", help="The user's organization id.")
+@click.option("--locale", type=click.Choice(["en", "fr"]), default="en", show_default=True,
+              help="Language of the instructions printed with --user.")
+@with_appcontext
+def tools_command(user, org, locale):
+    """Print agent tool schemas as JSON: every tool, or one user's model, instructions and tools."""
+    if bool(user) != bool(org):
+        raise click.UsageError("--user and --org go together")
+    if not user:
+        click.echo(json.dumps([tool.schema for tool in _ext("tools").every()], indent=2, ensure_ascii=False))
+        return
+    from core.auth import CurrentUser, user_for_claims
+    from voice_tools.dispatcher import ToolCall
+    from voice_tools.session import agent_setup
+
+    with _ext("db").session_scope() as session:
+        row = user_for_claims(session, org, user)
+        call = ToolCall(current_app.extensions, session, CurrentUser(row.id, row.org_id, row.external_id))
+        click.echo(json.dumps(agent_setup(call, locale), indent=2, ensure_ascii=False))
+
+
+@main.command("mcp")
+@click.option("--transport", type=click.Choice(["stdio", "http"]), default="stdio", show_default=True)
+@click.option("--token", envvar="CONNECTORS_SESSION_TOKEN", help="stdio: the session JWT of the user to act as "
+              "(default: $CONNECTORS_SESSION_TOKEN). HTTP clients send theirs as a Bearer header.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="http: address to listen on.")
+@click.option("--port", default=8765, show_default=True, type=int, help="http: port to listen on.")
+@click.option("--path", default="/mcp", show_default=True, help="http: the endpoint's path.")
+@with_appcontext
+def mcp_command(transport, token, host, port, path):
+    """Serve the agent tools over the Model Context Protocol (stdio or streamable HTTP)."""
+    from core import mcp_server
+    from core.auth import AuthError
+
+    app = current_app._get_current_object()
+    if transport == "http":
+        click.echo(f"MCP endpoint: http://{host}:{port}{path} (Authorization: Bearer <session token>)", err=True)
+        mcp_server.serve_http(app, host, port, path)
+        return
+    if not token:
+        raise click.UsageError("stdio needs a session token: --token or CONNECTORS_SESSION_TOKEN")
+    try:
+        mcp_server.serve_stdio(app, token)
+    except AuthError as exc:
+        raise click.ClickException(f"The session token is not valid: {exc}") from None
+
+
 @main.command("dev-token")
 @click.option("--user", required=True, help="The user's id in your app (the JWT sub).")
 @click.option("--org", required=True, help="The organization id (the org claim).")
@@ -131,10 +180,26 @@ def sync_group():
 @with_appcontext
 def sync_reconcile():
     """Re-enqueue everything out of date (every plugin's ``reconcile`` hook) and print counts."""
-    with _ext("db").session_scope() as session:
-        results = _ext("registry").hook.reconcile(session=session)
-    counts = {}
-    for result in results:
-        for name, value in (result or {}).items():
-            counts[name] = counts.get(name, 0) + value
-    click.echo(json.dumps(counts))
+    from core.worker import reconcile_now
+
+    click.echo(json.dumps(reconcile_now(current_app)))
+
+
+@main.command("worker")
+@click.option("--queues", "-q", default="connectors", show_default=True, help="Comma-separated queue names.")
+@click.option("--burst", is_flag=True, help="Stop once the queues are empty.")
+@click.option("--concurrency", "-c", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Worker processes to fork.")
+@click.option("--reconcile-every", default=60.0, show_default=True, type=float,
+              help="Seconds between periodic reconciles (shared by all workers); 0 turns them off.")
+@with_appcontext
+def worker_command(queues, burst, concurrency, reconcile_every):
+    """Run RQ workers (with the app context and RQ's retry scheduler) for background jobs."""
+    from core.worker import run
+
+    try:
+        status = run(current_app._get_current_object(), [q.strip() for q in queues.split(",") if q.strip()],
+                     burst=burst, concurrency=concurrency, reconcile_every=reconcile_every)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from None
+    sys.exit(status)

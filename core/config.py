@@ -40,6 +40,10 @@ class Config:
     openai_realtime_model: str
     google_calendar_quota_user_per_min: int
     google_calendar_quota_project_per_min: int
+    #: Lifetime of a Realtime client secret, in seconds (OpenAI accepts 10 to 7200).
+    openai_realtime_secret_ttl: int = 600
+    #: Flask-Limiter rate of ``POST /api/v1/realtime/client-secret``, per user.
+    realtime_rate_limit: str = "10/minute"
     environ: dict = field(repr=False, default_factory=dict)
 
     @property
@@ -70,6 +74,26 @@ def _int(environ, name, default):
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
     if value <= 0:
         raise ConfigError(f"{name} must be positive, got {value}")
+    return value
+
+
+def _secret_ttl(environ) -> int:
+    """``OPENAI_REALTIME_SECRET_TTL``: seconds a client secret lives, 10 to 7200 (default 600)."""
+    ttl = _int(environ, "OPENAI_REALTIME_SECRET_TTL", 600)
+    if not 10 <= ttl <= 7200:
+        raise ConfigError(f"OPENAI_REALTIME_SECRET_TTL must be between 10 and 7200 seconds, got {ttl}")
+    return ttl
+
+
+def _rate_limit(environ) -> str:
+    """``REALTIME_RATE_LIMIT``: a Flask-Limiter rate such as ``10/minute`` (the default)."""
+    from limits import parse_many
+
+    value = environ.get("REALTIME_RATE_LIMIT", "").strip() or "10/minute"
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ConfigError(f"REALTIME_RATE_LIMIT must be a rate such as '10/minute', got {value!r}") from None
     return value
 
 
@@ -150,5 +174,7 @@ def load_config(environ: dict | None = None, instance_path: str | Path | None = 
         openai_realtime_model=environ.get("OPENAI_REALTIME_MODEL", "").strip() or "gpt-realtime",
         google_calendar_quota_user_per_min=_int(environ, "GOOGLE_CALENDAR_QUOTA_USER_PER_MIN", 600),
         google_calendar_quota_project_per_min=_int(environ, "GOOGLE_CALENDAR_QUOTA_PROJECT_PER_MIN", 10000),
+        openai_realtime_secret_ttl=_secret_ttl(environ),
+        realtime_rate_limit=_rate_limit(environ),
         environ=environ,
     )

@@ -56,22 +56,19 @@ def test_spec_refuses_an_unknown_token_request_format():
     assert any("token_request_format" in p for p in spec.problems())
 
 
-def test_call_with_token_refreshes_once_then_marks_needs_reauth():
-    marked, tokens = [], iter(["t1", "t2"])
-    ctx = SimpleNamespace(user=SimpleNamespace(id=7), spec=SimpleNamespace(key="k"),
-                          access_token=lambda rejected=None: next(tokens),
-                          credentials=SimpleNamespace(mark_needs_reauth=lambda *a: marked.append(a)))
+def test_call_with_token_refreshes_once_then_gives_up():
+    tokens = iter(["t1", "t2"])
+    ctx = SimpleNamespace(access_token=lambda rejected=None: next(tokens))
 
     def refuse_t1(token):
         if token == "t1":
             raise TokenRejected("no")
         return token
 
-    assert call_with_token(ctx, refuse_t1) == "t2" and marked == []
+    assert call_with_token(ctx, refuse_t1) == "t2"
     tokens = iter(["t1", "t2"])
     with pytest.raises(TokenRejected):
         call_with_token(ctx, lambda token: refuse_t1("t1"))
-    assert marked == [(7, "k", "no")]
 
 
 def test_request_json_maps_statuses(echo):

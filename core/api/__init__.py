@@ -47,11 +47,19 @@ def _require_session():
 
 def _connector_error(error: ConnectorError):
     payload = {"code": error.http_status, "status": _reason(error.http_status), "message": error.message,
-               "errors": {"reason": error.code, **{k: v for k, v in error.details.items() if v is not None}}}
+               "errors": _error_details(error)}
     headers = {}
     if error.details.get("retry_after"):
         headers["Retry-After"] = str(error.details["retry_after"])
     return payload, error.http_status, headers
+
+
+def _error_details(error: ConnectorError) -> dict:
+    """The stable ``reason`` first and always; a provider-specific reason becomes ``cause``."""
+    details = {k: v for k, v in error.details.items() if v is not None}
+    if "reason" in details:
+        details["cause"] = details.pop("reason")
+    return {**details, "reason": error.code}
 
 
 def _unexpected_error(error: Exception):

@@ -1,6 +1,6 @@
-"""Google Calendar connector: OAuth with minimal scopes, the user's calendars, sync settings."""
+"""Google Calendar connector: OAuth with minimal scopes, the user's calendars, sync settings, agent actions."""
 from core import ConfigField, ConnectorSpec, google, hookimpl
-from plugins.google_calendar import calendars
+from plugins.google_calendar import actions, calendars, sync, sync_routes
 
 SCOPES = (
     "https://www.googleapis.com/auth/calendar.events",
@@ -23,6 +23,7 @@ CONNECTOR = ConnectorSpec(
                     help="Where appointments go; 'primary' is your main calendar."),
         ConfigField("sync_enabled", "Sync appointments", type="boolean", required=False, default=True),
     ),
+    actions=actions.ACTIONS,
 )
 
 
@@ -34,5 +35,17 @@ def register_connectors():
 
 @hookimpl
 def register_routes():
-    """Mount the calendars route under /api/v1/connectors/google_calendar/."""
-    return [("google_calendar", calendars.blp)]
+    """Mount the calendars and sync-now routes under /api/v1/connectors/google_calendar/."""
+    return [("google_calendar", calendars.blp), ("google_calendar", sync_routes.blp)]
+
+
+@hookimpl
+def handle_event(event, session):
+    """Appointment changes mark links stale and enqueue their sync; connection changes resume it."""
+    sync.handle_event(event, session)
+
+
+@hookimpl
+def reconcile(session):
+    """Enqueue a sync run for every user whose links are behind; report counts."""
+    return sync.reconcile(session)

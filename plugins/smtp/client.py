@@ -17,6 +17,7 @@ from email.utils import formatdate, make_msgid
 from typing import Iterator, Mapping
 
 from core.errors import ConnectorError, ConnectorValidationError, NeedsReauth
+from core.netguard import resolve_public
 
 #: Seconds allowed for connecting and for each exchange with the server.
 TIMEOUT = 10.0
@@ -175,12 +176,6 @@ def _explain(exc: BaseException, settings: SmtpSettings) -> ConnectorValidationE
             "use only ASCII characters.",
             settings, reason="auth", field="password",
         )
-    if isinstance(exc, socket.gaierror):
-        return _fail(
-            f"Could not reach {where}: the host name {settings.host!r} could not be resolved. "
-            "Check the host.",
-            settings, reason="unreachable", field="host",
-        )
     if isinstance(exc, ConnectionRefusedError):
         return _fail(
             f"Could not reach {where}: the connection was refused. Check the host and port.",
@@ -204,14 +199,44 @@ def _explain(exc: BaseException, settings: SmtpSettings) -> ConnectorValidationE
     )
 
 
+class _PinnedSMTP(smtplib.SMTP):
+    """An SMTP client that opens its TCP connection to an address checked by the SSRF guard.
+
+    ``smtplib`` keeps the host name for TLS (``server_hostname``), so STARTTLS and implicit
+    TLS still verify the certificate against the name the user typed.
+    """
+
+    def __init__(self, host: str, port: int, address: str, **kwargs):
+        """Connect to ``address`` on behalf of ``host``."""
+        self._address = address
+        super().__init__(host, port, **kwargs)
+
+    def _get_socket(self, host, port, timeout):
+        """Connect to the pinned address instead of resolving ``host`` again."""
+        return socket.create_connection((self._address, port), timeout, self.source_address)
+
+
+class _PinnedSMTPSSL(smtplib.SMTP_SSL, _PinnedSMTP):
+    """Implicit TLS over a pinned connection: ``SMTP_SSL`` wraps :class:`_PinnedSMTP`'s socket."""
+
+    def __init__(self, host: str, port: int, address: str, **kwargs):
+        """Connect to ``address`` on behalf of ``host`` and start TLS for ``host``."""
+        self._address = address
+        smtplib.SMTP_SSL.__init__(self, host, port, **kwargs)
+
+
 def _connect(settings: SmtpSettings) -> smtplib.SMTP:
-    """Open a connection secured as ``tls_mode`` says, say EHLO, and return it (not logged in)."""
+    """Open a connection secured as ``tls_mode`` says, say EHLO, and return it (not logged in).
+
+    The host goes through the SSRF guard first (:func:`core.netguard.resolve_public`).
+    """
+    address = resolve_public(settings.host, settings.port)
     if settings.tls_mode == "tls":
-        conn: smtplib.SMTP = smtplib.SMTP_SSL(
-            settings.host, settings.port, timeout=TIMEOUT, context=ssl.create_default_context()
+        conn: smtplib.SMTP = _PinnedSMTPSSL(
+            settings.host, settings.port, address, timeout=TIMEOUT, context=ssl.create_default_context()
         )
     else:
-        conn = smtplib.SMTP(settings.host, settings.port, timeout=TIMEOUT)
+        conn = _PinnedSMTP(settings.host, settings.port, address, timeout=TIMEOUT)
     try:
         conn.ehlo()
         if settings.tls_mode == "starttls":
@@ -327,5 +352,5 @@ def send_message(values: Mapping[str, object], msg: EmailMessage) -> None:
                 ) from None
     except ConnectorValidationError as exc:
         if exc.details.get("reason") in ("auth", "no_auth"):
-            raise NeedsReauth(exc.message, **exc.details) from None
-        raise ConnectorError(exc.message, **exc.details) from None
+            raise NeedsReauth(exc.message, field=exc.details.get("field")) from None
+        raise ConnectorError(exc.message, field=exc.details.get("field")) from None

@@ -50,3 +50,45 @@ def stored_token(platform, sub: str, org: str, key: str) -> dict | None:
     """The decrypted stored token of ``key`` for ``sub``."""
     with platform.ext("db").session_scope() as session:
         return platform.ext("credentials").load_token(session, user_id(platform, sub, org), key)
+
+
+def configure(platform, browser, key: str, values: dict):
+    """``POST /api/v1/connectors/<key>/config`` with ``values``; the response."""
+    return browser.post(platform.api(f"/api/v1/connectors/{key}/config"), json=values)
+
+
+def stored_config(platform, sub: str, org: str, key: str) -> dict:
+    """The decrypted stored config of ``key`` for ``sub`` (empty when nothing is stored)."""
+    with platform.ext("db").session_scope() as session:
+        return platform.ext("credentials").load_config(session, user_id(platform, sub, org), key)
+
+
+def refused_config(platform, browser, key: str, values: dict, sub: str, org: str, secret: str) -> dict:
+    """Configure ``key`` with ``values`` that must be refused: a 422 that never echoes ``secret``,
+    nothing stored, not connected. Returns the error body."""
+    response = configure(platform, browser, key, values)
+    assert response.status_code == 422, response.text
+    assert secret not in response.text
+    assert stored_config(platform, sub, org, key) == {}
+    assert status(platform, browser, key)["connected"] is False
+    return response.json()
+
+
+def accepted_config(platform, browser, key: str, values: dict, secret_field: str) -> dict:
+    """Configure ``key`` with good ``values``: connected, the secret masked and never returned.
+    Returns the connector's status."""
+    response = configure(platform, browser, key, values)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["status"] == "active" and body["connected"] is True
+    assert body["config"][secret_field] == "••••••••"
+    for answer in (response.text, browser.get(platform.api(f"/api/v1/connectors/{key}")).text):
+        assert values[secret_field] not in answer
+    return body
+
+
+def revoked(platform, browser, key: str, sub: str, org: str) -> None:
+    """Revoke ``key``: inactive, the stored config purged, actions refused as not connected."""
+    answer = revoke(platform, browser, key)
+    assert answer["connector"]["status"] == "inactive" and answer["connector"].get("config") is None
+    assert stored_config(platform, sub, org, key) == {}

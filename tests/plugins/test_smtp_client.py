@@ -37,6 +37,12 @@ pytestmark = pytest.mark.filterwarnings(
 
 # --------------------------------------------------------------------------- fixtures
 
+@pytest.fixture(autouse=True)
+def allow_loopback(monkeypatch):
+    """The servers below listen on loopback, which the SSRF guard refuses by default."""
+    monkeypatch.setenv("CONNECTORS_ALLOW_PRIVATE_HOSTS", "1")
+
+
 class RecordingHandler:
     """An aiosmtpd handler that keeps every message it receives."""
 

@@ -1,0 +1,182 @@
+"""Tools API throughput: GET /api/v1/tools and one platform-tool invoke vs a bare Flask route.
+
+    .venv/bin/python benchmarks/tools_throughput.py              # 32 clients, 10 s per route
+    .venv/bin/python benchmarks/tools_throughput.py --seconds 3  # quicker
+
+One gunicorn (``gunicorn.conf.py``: gthread workers) serves the real app on a SQLite file,
+plus a bare JSON route added to the same app, so every route goes through the same server,
+the same workers and the same ``before_request`` hooks; the bare route is also measured under
+``/api/``, where it pays the session check (JWT, user lookup), to tell that cost from the
+tools' own. Each client is its own signed-in
+user with Google Calendar active (so ``GET /api/v1/tools`` lists seven tools) and keeps one
+keep-alive connection; the clients run in several processes so the load generator is not
+bound by one GIL. Routes are measured one after the other in the same run, after a warm-up.
+Printed per route: requests per second, p50 and p99 latency, and throughput as a share of
+the bare route's.
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from core import connections  # noqa: E402
+from core.app import create_app  # noqa: E402
+from core.auth import CurrentUser, mint_token, user_for_claims  # noqa: E402
+from tests.conftest import platform_env  # noqa: E402
+from tests.services import free_port  # noqa: E402
+
+BARE = ("GET", "/bench/bare", None)
+ROUTES = {
+    "bare Flask JSON route": BARE,
+    "same, under /api (session check only)": ("GET", "/api/bench/bare", None),
+    "GET /api/v1/tools": ("GET", "/api/v1/tools", None),
+    "POST /api/v1/tools/list_connectors/invoke": ("POST", "/api/v1/tools/list_connectors/invoke", b"{}"),
+}
+
+
+def bench_app():
+    """The platform's app plus the bare route, at ``/bench/bare`` and, behind the session check,
+    at ``/api/bench/bare`` (gunicorn factory: ``benchmarks.tools_throughput:bench_app()``)."""
+    app = create_app()
+    for path in ("/bench/bare", "/api/bench/bare"):
+        app.add_url_rule(path, path, lambda: {"ok": True, "tools": []})
+    return app
+
+
+def prepare(workdir: Path, clients: int) -> tuple[dict, list[str]]:
+    """Migrate a SQLite database, connect Google Calendar for ``clients`` users; return env and tokens."""
+    env = {**platform_env(f"sqlite:///{workdir / 'connectors.db'}"), "APP_ENV": "development",
+           "GOOGLE_CLIENT_ID": "bench", "GOOGLE_CLIENT_SECRET": "bench",
+           "CONNECTORS_INSTANCE_PATH": str(workdir / "instance")}
+    app = create_app(env)
+    ext = app.extensions
+    ext["connectors.db"].upgrade()
+    spec = ext["connectors.registry"].connector("google_calendar")
+    tokens = []
+    with app.app_context(), ext["connectors.db"].session_scope() as session:
+        for n in range(clients):
+            row = user_for_claims(session, "bench", f"user{n}")
+            user = CurrentUser(row.id, row.org_id, row.external_id)
+            ext["connectors.credentials"].save_tokens(session, user.id, spec, {
+                "access_token": f"token-{n}", "refresh_token": f"refresh-{n}", "expires_in": 3600,
+                "token_type": "Bearer", "scope": " ".join(spec.oauth.scopes)})
+            connections.activate(session, ext["connectors.registry"], user, spec, f"user{n}@example.com")
+            tokens.append(mint_token(ext["connectors.config"], f"user{n}", "bench", 3600))
+    ext["connectors.db"].engine.dispose()
+    return env, tokens
+
+
+def _client(port, route, token, stop_at, latencies, errors):
+    method, path, body = route
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    while time.perf_counter() < stop_at:
+        started = time.perf_counter()
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        response.read()
+        latencies.append(time.perf_counter() - started)
+        if response.status != 200:
+            errors.append(response.status)
+    connection.close()
+
+
+def _load(port, route, tokens, seconds, queue):
+    """One load process: a thread per token, each with a keep-alive connection."""
+    latencies, errors = [], []
+    stop_at = time.perf_counter() + seconds
+    threads = [threading.Thread(target=_client, args=(port, route, token, stop_at, latencies, errors))
+               for token in tokens]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    queue.put((latencies, errors))
+
+
+def measure(port: int, route, tokens: list[str], seconds: float, processes: int) -> dict:
+    """Run ``len(tokens)`` clients against ``route`` for ``seconds``; requests/s and latencies."""
+    queue = multiprocessing.Queue()
+    shares = [tokens[i::processes] for i in range(processes)]
+    workers = [multiprocessing.Process(target=_load, args=(port, route, share, seconds, queue)) for share in shares]
+    for worker in workers:
+        worker.start()
+    latencies, errors = [], []
+    for _ in workers:
+        got, failed = queue.get()
+        latencies += got
+        errors += failed
+    for worker in workers:
+        worker.join()
+    latencies.sort()
+    return {"rps": len(latencies) / seconds, "p50": latencies[len(latencies) // 2] * 1000,
+            "p99": latencies[int(len(latencies) * 0.99)] * 1000, "requests": len(latencies), "errors": len(errors)}
+
+
+def serve(env: dict, port: int, workers: int, threads: int) -> subprocess.Popen:
+    """Start gunicorn with the project's config on ``port``; return once it answers."""
+    server_env = {**os.environ, **env, "PYTHONPATH": str(ROOT), "GUNICORN_BIND": f"127.0.0.1:{port}",
+                  "GUNICORN_WORKERS": str(workers), "GUNICORN_THREADS": str(threads)}
+    process = subprocess.Popen([str(Path(sys.executable).with_name("gunicorn")), "-c", str(ROOT / "gunicorn.conf.py"),
+                                "--access-logfile", "/dev/null", "benchmarks.tools_throughput:bench_app()"],
+                               env=server_env, cwd=ROOT, start_new_session=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            connection.request("GET", "/healthz")
+            if connection.getresponse().status == 200:
+                return process
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise SystemExit(f"gunicorn did not start: {process.stderr.read().decode()[-2000:]}")
+
+
+def main() -> None:
+    """Parse the options, start gunicorn, measure each route and print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=10, help="measured seconds per route")
+    parser.add_argument("--warmup", type=float, default=2, help="unmeasured seconds per route first")
+    parser.add_argument("--processes", type=int, default=4, help="load-generator processes")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() * 2 + 1, help="gunicorn workers")
+    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        env, tokens = prepare(Path(tmp), args.clients)
+        port = free_port()
+        server = serve(env, port, args.workers, args.threads)
+        try:
+            results = {}
+            for name, route in ROUTES.items():
+                measure(port, route, tokens, args.warmup, args.processes)
+                results[name] = measure(port, route, tokens, args.seconds, args.processes)
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(10)
+    bare = results["bare Flask JSON route"]["rps"]
+    print(f"{args.clients} clients, gunicorn {args.workers} workers x {args.threads} threads, "
+          f"{os.cpu_count()} CPUs, {args.seconds:g} s per route")
+    print(f"{'route':<44} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'of bare':>8} {'errors':>7}")
+    for name, r in results.items():
+        print(f"{name:<44} {r['rps']:8.0f} {r['p50']:8.1f} {r['p99']:8.1f} {r['rps'] / bare:8.0%} {r['errors']:7d}")
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()

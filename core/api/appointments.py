@@ -1,0 +1,159 @@
+"""Appointment routes: ``/api/v1/appointments`` — create, list, read, change, cancel (tenant-scoped)."""
+from __future__ import annotations
+
+from flask import current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+from marshmallow import RAISE, Schema, fields, validate
+from sqlalchemy import select
+
+from core import appointments
+from core.auth import current_user
+from core.db import get_session
+from core.models import CalendarEventLink, User
+
+blp = Blueprint("appointments", __name__, url_prefix="/api/v1/appointments",
+                description="The appointments that sync to each owner's chosen Google Calendar.")
+
+
+class AppointmentInputSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    title = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    starts_at = fields.AwareDateTime(required=True, metadata={"description": "ISO 8601 with a UTC offset"})
+    ends_at = fields.AwareDateTime(required=True, metadata={"description": "After starts_at"})
+    timezone = fields.String(load_default="UTC", validate=validate.Length(min=1, max=64),
+                             metadata={"description": "IANA name, e.g. Europe/Paris"})
+    location = fields.String(allow_none=True, validate=validate.Length(max=500))
+    notes = fields.String(allow_none=True, validate=validate.Length(max=8000))
+    status = fields.String(validate=validate.OneOf(appointments.STATUSES))
+
+
+class AppointmentPatchSchema(AppointmentInputSchema):
+    title = fields.String(validate=validate.Length(min=1, max=500))
+    starts_at = fields.AwareDateTime()
+    ends_at = fields.AwareDateTime()
+    timezone = fields.String(validate=validate.Length(min=1, max=64))
+
+
+class AppointmentSchema(Schema):
+    id = fields.Integer()
+    owner = fields.String(metadata={"description": "The owner's user id in your app (JWT sub)"})
+    title = fields.String()
+    starts_at = fields.DateTime()
+    ends_at = fields.DateTime()
+    timezone = fields.String()
+    location = fields.String(allow_none=True)
+    notes = fields.String(allow_none=True)
+    status = fields.String(metadata={"description": "scheduled or cancelled"})
+    version = fields.Integer()
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    sync_status = fields.String(allow_none=True, metadata={"description": "pending, synced, failed or deleted"})
+    external_event_id = fields.String(allow_none=True, metadata={"description": "The Google Calendar event id"})
+    calendar_id = fields.String(allow_none=True)
+    sync_error = fields.String(allow_none=True)
+    synced_at = fields.DateTime(allow_none=True)
+
+
+class ListArgsSchema(Schema):
+    status = fields.String(validate=validate.OneOf(appointments.STATUSES))
+    mine = fields.Boolean(load_default=False, metadata={"description": "Only appointments I own"})
+    starts_from = fields.AwareDateTime()
+    starts_before = fields.AwareDateTime()
+
+
+def _present(rows) -> list[dict]:
+    """Appointments as the API shows them, with their owner and their calendar link."""
+    if not rows:
+        return []
+    session = get_session()
+    ids = [row.id for row in rows]
+    links = {link.appointment_id: link for link in session.scalars(select(CalendarEventLink).where(
+        CalendarEventLink.appointment_id.in_(ids)))}
+    owners = dict(session.execute(select(User.id, User.external_id).where(
+        User.id.in_({row.owner_user_id for row in rows}))).all())
+    shown = []
+    for row in rows:
+        link = links.get(row.id)
+        shown.append({
+            **{k: getattr(row, k) for k in ("id", "version", "created_at", "updated_at", *appointments.EDITABLE)},
+            "owner": owners.get(row.owner_user_id),
+            "sync_status": link.sync_status if link else None,
+            "external_event_id": link.external_event_id if link else None,
+            "calendar_id": link.calendar_id if link else None,
+            "sync_error": link.last_error if link else None,
+            "synced_at": link.synced_at if link else None,
+        })
+    return shown
+
+
+def _registry():
+    return current_app.extensions["connectors.registry"]
+
+
+def _one_or_404(appointment_id: int):
+    appointment = appointments.get(get_session(), current_user().org_id, appointment_id)
+    if appointment is None:
+        abort(404, message=f"No appointment {appointment_id} in your organization.")
+    return appointment
+
+
+def _commit_or_422(change):
+    """Run ``change()`` and commit; a domain validation error becomes a 422 naming the field."""
+    session = get_session()
+    try:
+        result = change()
+    except appointments.InvalidAppointment as exc:
+        session.rollback()
+        abort(422, message=exc.message, errors={"json": {exc.field: [exc.message]}})
+    session.commit()
+    return _present([result])[0]
+
+
+@blp.route("")
+class Appointments(MethodView):
+    @blp.arguments(ListArgsSchema, location="query")
+    @blp.response(200, AppointmentSchema(many=True))
+    @blp.paginate()
+    def get(self, args, pagination_parameters):
+        """Your organization's appointments by start time (filter by status, owner, start range)."""
+        user = current_user()
+        rows, total = appointments.search(
+            get_session(), user.org_id, owner_user_id=user.id if args["mine"] else None,
+            status=args.get("status"), starts_from=args.get("starts_from"),
+            starts_before=args.get("starts_before"),
+            offset=pagination_parameters.first_item, limit=pagination_parameters.page_size)
+        pagination_parameters.item_count = total
+        return _present(rows)
+
+    @blp.arguments(AppointmentInputSchema)
+    @blp.response(201, AppointmentSchema)
+    def post(self, values):
+        """Create an appointment owned by you; it syncs to your chosen Google Calendar."""
+        return _commit_or_422(lambda: appointments.create(get_session(), _registry(), current_user(), values))
+
+
+@blp.route("/<int:appointment_id>")
+class AppointmentItem(MethodView):
+    @blp.response(200, AppointmentSchema)
+    def get(self, appointment_id):
+        """One appointment, with its Google event id and sync status."""
+        return _present([_one_or_404(appointment_id)])[0]
+
+    @blp.arguments(AppointmentPatchSchema)
+    @blp.response(200, AppointmentSchema)
+    def patch(self, changes, appointment_id):
+        """Move, edit, cancel (``status: cancelled``) or restore an appointment."""
+        if not changes:
+            abort(422, message="Nothing to change.", errors={"json": {"_schema": ["Send at least one field."]}})
+        appointment = _one_or_404(appointment_id)
+        return _commit_or_422(lambda: appointments.update(get_session(), _registry(), current_user(),
+                                                          appointment, changes))
+
+    @blp.response(200, AppointmentSchema)
+    def delete(self, appointment_id):
+        """Cancel an appointment (it disappears from Google Calendar); the record is kept."""
+        appointment = _one_or_404(appointment_id)
+        return _commit_or_422(lambda: appointments.cancel(get_session(), _registry(), current_user(), appointment))

@@ -1,0 +1,64 @@
+"""Agent tools over HTTP: ``GET /api/v1/tools`` and ``POST /api/v1/tools/<name>/invoke``."""
+from flask import current_app, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+
+from core.auth import current_user
+from core.db import get_session
+from voice_tools.dispatcher import ToolCall, invoke
+from voice_tools.instructions import choose_locale
+from voice_tools.session import agent_setup
+
+blp = Blueprint("tools", __name__, url_prefix="/api/v1/tools",
+                description="The tools this user's agent may call, and running one of them.")
+
+
+class LocaleArgsSchema(Schema):
+    locale = fields.String(metadata={"description": "en or fr; default: the Accept-Language header, else en"})
+
+
+class AgentSetupSchema(Schema):
+    model = fields.String(metadata={"description": "OPENAI_REALTIME_MODEL"})
+    voice = fields.String()
+    locale = fields.String()
+    instructions = fields.String(metadata={"description": "Donna's prompt for this user"})
+    tools = fields.List(fields.Dict(), metadata={"description": "Function tools: {type, name, description, "
+                                                                "parameters} (strict JSON Schema)"})
+
+
+class ToolResultSchema(Schema):
+    ok = fields.Boolean()
+    result = fields.Raw(metadata={"description": "What the tool returned (when ok)"})
+    error = fields.Dict(metadata={"description": "{code, message, field?, authorization_url?, retry_after?}"})
+
+
+def tool_call() -> ToolCall:
+    """The signed-in user's :class:`ToolCall` for this request."""
+    return ToolCall(current_app.extensions, get_session(), current_user())
+
+
+def request_locale(explicit: str | None = None) -> str:
+    """``en`` or ``fr`` from ``explicit`` (a ``locale`` field), else the ``Accept-Language`` header."""
+    return choose_locale(explicit or request.args.get("locale"), request.accept_languages)
+
+
+@blp.route("")
+class Tools(MethodView):
+    @blp.arguments(LocaleArgsSchema, location="query")
+    @blp.response(200, AgentSetupSchema)
+    def get(self, args):
+        """The model, voice, instructions and function tools of this user's agent.
+
+        A browser agent mirrors all of them (its SDK sends its own ``session.update``).
+        """
+        return agent_setup(tool_call(), request_locale(args.get("locale")))
+
+
+@blp.route("/<name>/invoke")
+class ToolInvoke(MethodView):
+    @blp.response(200, ToolResultSchema)
+    def post(self, name):
+        """Run tool ``name`` with the JSON body as its arguments; errors come back as ``ok: false``."""
+        arguments = request.get_json(silent=True) if request.data else {}
+        return invoke(tool_call(), name, arguments)

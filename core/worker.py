@@ -1,0 +1,98 @@
+"""``connectors worker``: RQ workers that run jobs inside the app, retry on schedule, and reconcile.
+
+Each worker is an RQ ``SimpleWorker`` (jobs run in the worker process, ~6x cheaper than
+forking per job) that pushes a fresh app context around every job and runs RQ's scheduler,
+which re-enqueues jobs that returned :class:`rq.Retry` when their time comes. ``--concurrency
+N`` forks N such workers. Every worker also runs a reconcile ticker: at most once per
+``reconcile_every`` seconds across all workers (a Redis key decides which), it calls every
+plugin's ``reconcile`` hook, so a lost enqueue or a killed worker's job is picked up again.
+"""
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import threading
+
+from rq import Queue, SimpleWorker
+
+log = logging.getLogger(__name__)
+
+TICK_KEY = "connectors:reconcile:tick"
+
+
+class AppWorker(SimpleWorker):
+    """A SimpleWorker that runs each job inside a fresh app context of ``app``."""
+
+    app = None
+
+    def execute_job(self, job, queue):
+        """Run ``job`` with the app context pushed."""
+        with self.app.app_context():
+            return super().execute_job(job, queue)
+
+
+def reconcile_now(app) -> dict:
+    """Call every plugin's ``reconcile`` hook in one transaction; return the summed counts."""
+    counts: dict[str, int] = {}
+    with app.app_context():
+        with app.extensions["connectors.db"].session_scope() as session:
+            for result in app.extensions["connectors.registry"].hook.reconcile(session=session):
+                for name, value in (result or {}).items():
+                    counts[name] = counts.get(name, 0) + value
+    return counts
+
+
+def _ticker(app, every: float, stop: threading.Event) -> None:
+    redis_client = app.extensions["connectors.redis"]
+    while not stop.wait(every):
+        try:
+            if redis_client.set(TICK_KEY, os.getpid(), nx=True, px=int(every * 1000)):
+                log.info("Periodic reconcile: %s", reconcile_now(app))
+        except Exception as exc:  # Redis or the database away for a moment: try next tick
+            log.warning("Periodic reconcile failed: %s", type(exc).__name__)
+
+
+def work(app, queues: list[str], *, burst: bool = False, reconcile_every: float = 60.0) -> bool:
+    """Run one worker on ``queues`` until stopped (or, with ``burst``, until they are empty)."""
+    redis_client = app.extensions["connectors.redis"]
+    stop = threading.Event()
+    if reconcile_every > 0 and not burst:
+        threading.Thread(target=_ticker, args=(app, reconcile_every, stop), daemon=True, name="reconcile").start()
+    worker_class = type("ConnectorsWorker", (AppWorker,), {"app": app})
+    worker = worker_class([Queue(name, connection=redis_client) for name in queues], connection=redis_client)
+    try:
+        return worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")
+    finally:
+        stop.set()
+
+
+def _child(app, queues, burst, reconcile_every) -> None:
+    app.extensions["connectors.db"].engine.dispose(close=False)
+    work(app, queues, burst=burst, reconcile_every=reconcile_every)
+
+
+def run(app, queues: list[str], *, burst: bool = False, concurrency: int = 1, reconcile_every: float = 60.0) -> int:
+    """Run ``concurrency`` workers (forked when more than one); return an exit status."""
+    if app.extensions.get("connectors.redis") is None:
+        raise RuntimeError("connectors worker needs REDIS_URL (without it jobs run in-process, no worker needed)")
+    if concurrency <= 1:
+        work(app, queues, burst=burst, reconcile_every=reconcile_every)
+        return 0
+    context = multiprocessing.get_context("fork")
+    children = [context.Process(target=_child, args=(app, queues, burst, reconcile_every), name=f"worker-{i}")
+                for i in range(concurrency)]
+    for child in children:
+        child.start()
+
+    def forward(signum, _frame):
+        for child in children:
+            if child.is_alive():
+                os.kill(child.pid, signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    for child in children:
+        child.join()
+    return max((child.exitcode or 0) for child in children)

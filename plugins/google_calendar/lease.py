@@ -1,0 +1,93 @@
+"""One sync run per user at a time: a lease in Redis (worker mode) or in the database (in-process).
+
+The Redis lease is short-lived and renewed by a background thread while its run works, so
+a worker killed mid-job frees it within seconds. A run waiting for quota or backing off keeps
+it "parked" (no renewal, expiring after the wait) so that nudges arriving meanwhile leave the
+work to it; the same RQ job, retried, owns it again because the owner is the job id.
+"""
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+
+from core.locks import LockTimeout, distributed_lock
+
+TTL = 4.5
+PREFIX = "connectors:google_calendar:lease:"
+
+_ACQUIRE = """
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+"""
+_EXTEND = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if tonumber(ARGV[2]) <= 0 then return redis.call('DEL', KEYS[1]) end
+return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+"""
+
+
+class Busy(Exception):
+    """Another run holds this user's lease."""
+
+
+class _RedisLease:
+    def __init__(self, redis_client, name: str, owner: str):
+        self.key, self.owner = PREFIX + name, owner
+        self.acquire_script = redis_client.register_script(_ACQUIRE)
+        self.extend_script = redis_client.register_script(_EXTEND)
+        self.parked_for: float | None = None
+        self._stop = threading.Event()
+        self._renewer = threading.Thread(target=self._renew, daemon=True, name=f"lease {name}")
+
+    def _set(self, seconds: float) -> None:
+        self.extend_script(keys=[self.key], args=[self.owner, int(seconds * 1000)])
+
+    def _renew(self) -> None:
+        while not self._stop.wait(TTL / 3):
+            self._set(TTL)
+
+    def __enter__(self):
+        if not self.acquire_script(keys=[self.key], args=[self.owner, int(TTL * 1000)]):
+            raise Busy(self.key)
+        self._renewer.start()
+        return self
+
+    def park(self, seconds: float) -> None:
+        """Keep the lease for ``seconds`` (plus a margin) after the run ends, for its own retry."""
+        self.parked_for = seconds
+
+    def __exit__(self, *_exc):
+        self._stop.set()
+        self._renewer.join()
+        self._set(self.parked_for + TTL if self.parked_for is not None else 0)
+
+
+class _NoPark:
+    def park(self, seconds: float) -> None:
+        """In-process runs are never retried: what stays pending waits for reconcile."""
+
+
+@contextmanager
+def hold(app, user_id: int, owner: str | None):
+    """Hold user ``user_id``'s sync lease; raise :class:`Busy` when another run has it.
+
+    ``owner`` is the RQ job id in worker mode; without one (in-process mode) the lease is a
+    database lock.
+    """
+    redis_client = app.extensions.get("connectors.redis")
+    if owner is not None and redis_client is not None:
+        with _RedisLease(redis_client, f"user:{user_id}", owner) as lease:
+            yield lease
+        return
+    lock = distributed_lock(app.extensions["connectors.db"], None, f"google_calendar:user:{user_id}",
+                            ttl=120, wait=0)
+    try:
+        lock.__enter__()
+    except LockTimeout:
+        raise Busy(user_id) from None
+    try:
+        yield _NoPark()
+    finally:
+        lock.__exit__(None, None, None)

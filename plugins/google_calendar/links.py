@@ -1,0 +1,179 @@
+"""The ``calendar_event_links`` rows: which are out of date, what to sync, and recording results.
+
+A link is *stale* when it is ``pending``, or when its ``synced_version`` is behind the
+appointment's ``version`` and it has not ``failed``. Staleness is re-read from the rows every
+time, so a change that lands while a job runs is never mistaken for synced.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import and_, or_, select
+
+from core.connections import settings_of
+from core.models import Appointment, CalendarEventLink, UserConnector, utcnow
+from plugins.google_calendar import mapping
+
+KEY = "google_calendar"
+CALLABLE_STATUS = "active"
+
+STALE = and_(CalendarEventLink.sync_status != "failed",
+             or_(CalendarEventLink.sync_status == "pending", CalendarEventLink.synced_version < Appointment.version))
+BEHIND = CalendarEventLink.synced_version < Appointment.version
+
+
+@dataclass(frozen=True)
+class Item:
+    """What one stale link must become in Google, as read at the start of a round."""
+
+    link_id: int
+    appointment_id: int
+    org_id: str
+    version: int
+    cancelled: bool
+    body: dict
+    event_id: str | None
+    calendar_id: str | None
+    synced_version: int
+    attempts: int
+
+    @property
+    def fresh_id(self) -> str:
+        """The deterministic event id of this link."""
+        return mapping.event_id(self.link_id, self.appointment_id)
+
+
+def connector_row(session, user_id: int) -> UserConnector | None:
+    """The user's google_calendar connection row."""
+    return session.scalars(select(UserConnector).where(
+        UserConnector.user_id == user_id, UserConnector.connector_code == KEY)).first()
+
+
+def settings(row: UserConnector | None) -> dict:
+    """The user's sync settings over the connector's declared defaults (primary calendar, sync on)."""
+    from plugins.google_calendar import CONNECTOR
+
+    return settings_of(row, CONNECTOR)
+
+
+def target(session, user_id: int) -> str | None:
+    """The calendar to write to, or None when no call may be made now (off, disconnected, broken)."""
+    row = connector_row(session, user_id)
+    values = settings(row)
+    if row is None or row.status != CALLABLE_STATUS or not values["sync_enabled"]:
+        return None
+    return values["calendar_id"] or "primary"
+
+
+def stale_items(session, user_id: int, limit: int) -> list[Item]:
+    """Up to ``limit`` stale links of ``user_id``, oldest first, with what their event should be."""
+    rows = session.execute(
+        select(CalendarEventLink, Appointment).join(Appointment, Appointment.id == CalendarEventLink.appointment_id)
+        .where(CalendarEventLink.user_id == user_id, STALE).order_by(CalendarEventLink.id).limit(limit)).all()
+    return [Item(link.id, appt.id, appt.org_id, appt.version, appt.status == "cancelled",
+                 mapping.event_body(appt, link.id), link.external_event_id, link.calendar_id,
+                 link.synced_version, link.attempts) for link, appt in rows]
+
+
+def has_stale(session, user_id: int) -> bool:
+    """Whether ``user_id`` has any stale link."""
+    return session.scalar(select(CalendarEventLink.id).join(
+        Appointment, Appointment.id == CalendarEventLink.appointment_id).where(
+        CalendarEventLink.user_id == user_id, STALE).limit(1)) is not None
+
+
+def _locked(session, link_id: int) -> tuple[CalendarEventLink, Appointment] | None:
+    row = session.execute(select(CalendarEventLink, Appointment).join(
+        Appointment, Appointment.id == CalendarEventLink.appointment_id).where(
+        CalendarEventLink.id == link_id).with_for_update(of=CalendarEventLink)).first()
+    return tuple(row) if row else None
+
+
+def claim(session, item: Item, calendar_id: str) -> None:
+    """Before inserting, record the event id and calendar: from now on the event *may* exist."""
+    found = _locked(session, item.link_id)
+    if found:
+        found[0].external_event_id, found[0].calendar_id = item.fresh_id, calendar_id
+
+
+def record_done(session, item: Item, calendar_id: str, target_now: str | None, deleted: bool = False) -> None:
+    """Google now matches ``item``: store how far the link is synced (still pending if it moved on)."""
+    found = _locked(session, item.link_id)
+    if not found:
+        return
+    link, appointment = found
+    link.calendar_id = calendar_id
+    link.synced_version = item.version if target_now in (None, calendar_id) or deleted else 0
+    link.attempts, link.last_error, link.synced_at = 0, None, utcnow()
+    settled = appointment.version == link.synced_version
+    link.sync_status = ("deleted" if deleted else "synced") if settled else "pending"
+
+
+def record_moved_away(session, item: Item) -> None:
+    """The event was removed from the calendar the user left; it is inserted in the new one next."""
+    found = _locked(session, item.link_id)
+    if found:
+        found[0].synced_version, found[0].calendar_id = 0, None
+
+
+def record_problem(session, item: Item, message: str, *, failed: bool = False) -> int:
+    """Keep the link pending (or ``failed``) with a message for the API; return its attempts."""
+    found = _locked(session, item.link_id)
+    if not found:
+        return 0
+    link = found[0]
+    link.attempts += 1
+    link.last_error = message
+    if failed:
+        link.sync_status = "failed"
+    return link.attempts
+
+
+def mark_changed(session, appointment_id: int, user_id: int) -> tuple[CalendarEventLink, bool]:
+    """Mark the appointment's link pending (creating it); return it and whether it just became stale."""
+    link = session.scalars(select(CalendarEventLink).where(
+        CalendarEventLink.appointment_id == appointment_id, CalendarEventLink.user_id == user_id)).first()
+    if link is None:
+        link = CalendarEventLink(appointment_id=appointment_id, user_id=user_id, sync_status="pending",
+                                 synced_version=0, attempts=0)
+        session.add(link)
+        session.flush()
+        return link, True
+    was_stale = link.sync_status == "pending"
+    link.sync_status, link.attempts = "pending", 0
+    return link, not was_stale
+
+
+def mark_calendar_switched(session, user_id: int) -> int:
+    """After the user picks another calendar, every link of theirs must be re-placed; return how many."""
+    links = session.scalars(select(CalendarEventLink).where(CalendarEventLink.user_id == user_id)).all()
+    for link in links:
+        link.synced_version, link.sync_status, link.attempts = 0, "pending", 0
+    return len(links)
+
+
+def retry_failed(session, user_id: int | None = None) -> int:
+    """Give ``failed`` links that are behind another chance (all users when ``user_id`` is None)."""
+    query = (select(CalendarEventLink).join(Appointment, Appointment.id == CalendarEventLink.appointment_id)
+             .where(CalendarEventLink.sync_status == "failed", BEHIND))
+    if user_id is not None:
+        query = query.where(CalendarEventLink.user_id == user_id)
+    links = session.scalars(query).all()
+    for link in links:
+        link.sync_status, link.attempts = "pending", 0
+    return len(links)
+
+
+def stale_by_user(session) -> dict[int, int]:
+    """``{user_id: stale link count}`` for users whose connection may sync now."""
+    rows = session.execute(
+        select(CalendarEventLink.user_id, UserConnector)
+        .join(Appointment, Appointment.id == CalendarEventLink.appointment_id)
+        .join(UserConnector, and_(UserConnector.user_id == CalendarEventLink.user_id,
+                                  UserConnector.connector_code == KEY))
+        .where(STALE, UserConnector.status == CALLABLE_STATUS)).all()
+    counts: dict[int, int] = {}
+    for user_id, row in rows:
+        if settings(row)["sync_enabled"]:
+            counts[user_id] = counts.get(user_id, 0) + 1
+    return counts

@@ -1,0 +1,316 @@
+"""Level-triggered sync of appointments to each owner's chosen Google Calendar (Phase A: app → Google).
+
+A change marks the appointment's link stale in its own transaction and, after commit, enqueues
+:func:`sync_link`. Every job runs the owner's *sync run*: under the owner's lease it reads the
+stale links again and makes Google match their current state — insert (with the link's
+deterministic id; 409 → fetch and patch), patch, or delete (404/410 = done) — in rounds of up
+to 50 calls sent as one Google batch, each round paid for with tokens from the shared quota.
+Jobs that find the lease taken leave the work to its holder, which looks again after letting go.
+
+Rate limits and 5xx back off exponentially with jitter through RQ (the job returns
+:class:`rq.Retry`; nothing sleeps); so does a quota bucket that needs more than ``PACE``
+seconds to give the next tokens (shorter waits are paced in place). In-process mode has no
+scheduler: what is left pending waits for ``connectors sync reconcile``.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import random
+import time
+from dataclasses import dataclass
+
+import httplib2
+from flask import current_app
+from googleapiclient.errors import BatchError
+from rq import Retry, get_current_job
+
+from core import google, quota
+from core.errors import ConnectorError, NeedsReauth
+from core.jobs import enqueue_after_commit
+from core.models import CalendarEventLink
+from plugins.google_calendar import lease, links
+from plugins.google_calendar.links import Item
+from plugins.google_calendar.mapping import is_ours
+from plugins.google_calendar.transport import BATCH_LIMIT, Caller
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+BACKOFF_BASE = 1.0
+BACKOFF_CAP = 300.0
+MAX_FOLLOW_UPS = 3
+PACE = 0.2  # a wait for quota tokens this short is taken in place; a longer one parks the run
+STOPPED = "stopped"
+GONE = (404, 410)
+
+
+def sync_link(link_id: int):
+    """RQ job: make Google match the appointment of ``link_id`` (and its owner's other stale links)."""
+    with current_app.extensions["connectors.db"].session_scope() as session:
+        link = session.get(CalendarEventLink, link_id)
+        user_id = link.user_id if link is not None else None
+    return None if user_id is None else sync_user(user_id)
+
+
+def sync_user(user_id: int):
+    """RQ job: bring ``user_id``'s calendar in line with every stale link; returns a Retry to back off."""
+    app = current_app._get_current_object()
+    job = get_current_job()
+    owner = job.id if job is not None else None
+    while True:
+        try:
+            with lease.hold(app, user_id, owner) as held:
+                outcome = Run(app, user_id).drain()
+                if isinstance(outcome, float):
+                    held.park(outcome)
+        except lease.Busy:
+            return None
+        if isinstance(outcome, float):
+            if owner is None:
+                log.info("Sync of user %s left pending for reconcile (in-process mode does not retry)", user_id)
+                return None
+            return Retry(max=10_000, interval=[max(1, math.ceil(outcome))], enqueue_at_front=True)
+        if outcome == STOPPED:
+            return None
+        with app.extensions["connectors.db"].session_scope() as session:
+            if not links.has_stale(session, user_id):
+                return None
+
+
+def backoff(attempts: int) -> float:
+    """Seconds before retry number ``attempts``: exponential, capped, with "equal jitter"."""
+    ceiling = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(0, attempts - 1))
+    return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+@dataclass
+class Op:
+    """One Calendar call for one link: ``insert``, ``patch``, ``delete``, ``move`` (delete elsewhere) or ``get``."""
+
+    kind: str
+    item: Item
+    calendar_id: str
+    depth: int = 0
+
+    @property
+    def event_id(self) -> str:
+        """The Google event id this call addresses."""
+        return self.item.event_id or self.item.fresh_id
+
+    def request(self, caller: Caller):
+        """The google-api-python-client request of this call."""
+        events, common = caller.events, {"calendarId": self.calendar_id}
+        if self.kind == "insert":
+            return events.insert(**common, body={**self.item.body, "id": self.item.fresh_id}, sendUpdates="none")
+        if self.kind == "patch":
+            return events.patch(**common, eventId=self.event_id, body=self.item.body, sendUpdates="none")
+        if self.kind == "get":
+            return events.get(**common, eventId=self.event_id)
+        return events.delete(**common, eventId=self.event_id, sendUpdates="none")
+
+
+def first_op(item: Item, calendar_id: str) -> Op | None:
+    """The call that brings ``item`` in line, or None when nothing needs saying to Google."""
+    if item.cancelled:
+        return Op("delete", item, item.calendar_id or calendar_id) if item.event_id else None
+    if item.event_id is None:
+        return Op("insert", item, calendar_id)
+    if item.calendar_id not in (None, calendar_id):
+        return Op("move", item, item.calendar_id)
+    if item.calendar_id is None or item.synced_version == 0:
+        return Op("insert", item, calendar_id)
+    return Op("patch", item, calendar_id)
+
+
+class Run:
+    """One sync run for one user, under their lease: rounds of calls until nothing is stale."""
+
+    def __init__(self, app, user_id: int):
+        self.app, self.user_id = app, user_id
+        self.db = app.extensions["connectors.db"]
+        config = app.extensions["connectors.config"]
+        self.buckets = [quota.Bucket(f"google_calendar:user:{user_id}", config.google_calendar_quota_user_per_min),
+                        quota.Bucket("google_calendar:project", config.google_calendar_quota_project_per_min)]
+        self.quota = quota.for_app(app)
+        self._caller: Caller | None = None
+
+    def caller(self) -> Caller:
+        """The user's Calendar transport (made on first call: it fetches a fresh access token)."""
+        if self._caller is None:
+            from plugins.google_calendar.calendars import api_root
+
+            self._caller = Caller(self.app.extensions["connectors.credentials"], self.user_id, api_root())
+        return self._caller
+
+    def target(self) -> str | None:
+        """The calendar to write to now, or None when no call may be made (re-read before every call)."""
+        with self.db.session_scope() as session:
+            return links.target(session, self.user_id)
+
+    def drain(self):
+        """Sync stale links until none is left (None), the run must stop (STOPPED) or wait (seconds)."""
+        while True:
+            calendar_id = self.target()
+            if calendar_id is None:
+                return STOPPED
+            with self.db.session_scope() as session:
+                items = links.stale_items(session, self.user_id, BATCH_LIMIT)
+            if not items:
+                return None
+            outcome = self.round(items, calendar_id)
+            if outcome is not None:
+                return outcome
+
+    def round(self, items: list[Item], calendar_id: str):
+        """Send the calls ``items`` need (and their follow-ups); settle what needs no call."""
+        ops = []
+        with self.db.session_scope() as session:
+            for item in items:
+                op = first_op(item, calendar_id)
+                if op is None:
+                    links.record_done(session, item, item.calendar_id, calendar_id, deleted=True)
+                else:
+                    ops.append(op)
+        retry_in = None
+        while ops:
+            now = self.target()
+            if now != calendar_id:
+                return None if now else STOPPED
+            grant = self.quota.take(self.buckets, len(ops), minimum=int(self.buckets[0].capacity // 2))
+            if not grant.tokens and grant.wait > PACE:
+                return grant.wait
+            if not grant.tokens:
+                time.sleep(grant.wait)  # pacing: a token arrives within PACE; backoff never sleeps here
+                continue
+            ops, outcome = self.send(ops[:grant.tokens], calendar_id)
+            if outcome == STOPPED:
+                return STOPPED
+            if outcome is not None:
+                retry_in = max(retry_in or 0.0, outcome)
+        return retry_in
+
+    def send(self, ops: list[Op], calendar_id: str):
+        """Make the calls; record results; return (follow-up ops, STOPPED | seconds to back off | None)."""
+        with self.db.session_scope() as session:
+            for op in ops:
+                if op.kind == "insert":
+                    links.claim(session, op.item, op.calendar_id)
+        try:
+            results = self.caller().run([op.request(self.caller()) for op in ops])
+        except NeedsReauth:
+            log.info("Google Calendar sync of user %s stopped: the grant needs a new consent", self.user_id)
+            return [], STOPPED
+        except (ConnectorError, BatchError, httplib2.HttpLib2Error, OSError) as exc:
+            message = f"Could not reach Google Calendar ({type(exc).__name__}); retrying."
+            with self.db.session_scope() as session:
+                return [], self.problems(session, [op.item for op in ops], message)
+        follow_ups, retry_in, missing = [], None, []
+        with self.db.session_scope() as session:
+            for op, (response, error) in zip(ops, results):
+                status = error.resp.status if error is not None else None
+                if error is None or (op.kind in ("delete", "move") and status in GONE):
+                    follow_ups.append(self.settle(session, op, response, calendar_id))
+                elif op.kind == "insert" and status == 409:
+                    follow_ups.append(self.follow(session, op, "get"))
+                elif op.kind == "patch" and status == 404:
+                    follow_ups.append(self.follow(session, op, "insert"))
+                elif op.kind == "insert" and status == 404:
+                    missing.append(op.item)
+                elif google.is_retryable(error) or status == 401:
+                    reason = google.reason_of(error) or status
+                    delay = self.problems(session, [op.item], f"Google answered {status} ({reason}); retrying.")
+                    retry_in = max(retry_in or 0.0, delay or 0.0)
+                else:
+                    links.record_problem(session, op.item, f"Google refused this event ({status} "
+                                                           f"{google.reason_of(error)}).", failed=True)
+            if missing:
+                self.calendar_missing(session, missing, calendar_id)
+        return [op for op in follow_ups if op is not None], STOPPED if missing else retry_in
+
+    def settle(self, session, op: Op, response, calendar_id: str) -> Op | None:
+        """Record a successful call (or a delete of something already gone); return any follow-up."""
+        item = op.item
+        if op.kind == "move":
+            links.record_moved_away(session, item)
+            return self.follow(session, op, "insert", calendar_id)
+        if op.kind == "get":
+            if is_ours(response, item.link_id, item.appointment_id, item.org_id):
+                return self.follow(session, op, "patch")
+            links.record_problem(session, item, "An event with this id exists in the calendar but was not "
+                                                "created for this appointment.", failed=True)
+            return None
+        links.record_done(session, item, op.calendar_id, calendar_id, deleted=op.kind == "delete")
+        return None
+
+    @staticmethod
+    def follow(session, op: Op, kind: str, calendar_id: str | None = None) -> Op | None:
+        """The follow-up call of ``op``; a chain that keeps going marks the link failed instead."""
+        if op.depth < MAX_FOLLOW_UPS:
+            return Op(kind, op.item, calendar_id or op.calendar_id, op.depth + 1)
+        links.record_problem(session, op.item, "Google kept answering inconsistently for this event.", failed=True)
+        return None
+
+    @staticmethod
+    def problems(session, items: list[Item], message: str) -> float | None:
+        """Record a transient failure for ``items``; return the backoff, or None if they were given up."""
+        delays = []
+        for item in items:
+            given_up = item.attempts + 1 >= MAX_ATTEMPTS
+            attempts = links.record_problem(session, item, f"Gave up: {message}" if given_up else message,
+                                            failed=given_up)
+            if not given_up:
+                delays.append(backoff(attempts))
+        return max(delays) if delays else None
+
+    def calendar_missing(self, session, items: list[Item], calendar_id: str) -> None:
+        """The chosen calendar is gone: say so on the connection and stop until another is picked."""
+        message = (f"Google Calendar {calendar_id!r} was not found (deleted, or no longer shared with you): "
+                   "pick another calendar in the Google Calendar settings.")
+        row = links.connector_row(session, self.user_id)
+        if row is not None:
+            row.status, row.last_error = "error", message
+        for item in items:
+            links.record_problem(session, item, message)
+        log.info("Google Calendar sync of user %s stopped: calendar not found", self.user_id)
+
+
+def handle_event(event, session) -> None:
+    """Mark links stale and enqueue sync for appointment changes and for connection changes."""
+    if event.name.startswith("appointment."):
+        link, became_stale = links.mark_changed(session, event.data["appointment_id"], event.user_id)
+        if became_stale:
+            enqueue_after_commit(session, sync_link, link.id)
+        return
+    if event.data.get("connector") != links.KEY:
+        return
+    if event.name == "connector.connected":
+        enqueue_after_commit(session, sync_user, event.user_id)
+    elif event.name == "connector.settings_changed":
+        before, after = event.data["before"], event.data["after"]
+        if before.get("calendar_id") != after.get("calendar_id"):
+            links.mark_calendar_switched(session, event.user_id)
+        row = links.connector_row(session, event.user_id)
+        if row is not None and row.status == "error":
+            row.status, row.last_error = "active", None
+        if after.get("sync_enabled"):
+            enqueue_after_commit(session, sync_user, event.user_id)
+
+
+def reconcile_user(session, user_id: int) -> int:
+    """Give the user's failed links another chance and enqueue their sync run; return stale links."""
+    links.retry_failed(session, user_id)
+    session.flush()
+    enqueue_after_commit(session, sync_user, user_id)
+    return links.stale_by_user(session).get(user_id, 0)
+
+
+def reconcile(session) -> dict:
+    """Enqueue a sync run for every user with links behind (``synced_version < version``)."""
+    retried = links.retry_failed(session)
+    session.flush()
+    counts = links.stale_by_user(session)
+    for user_id in counts:
+        enqueue_after_commit(session, sync_user, user_id)
+    return {"google_calendar_stale_links": sum(counts.values()), "google_calendar_users": len(counts),
+            "google_calendar_failed_retried": retried}

@@ -1,0 +1,35 @@
+"""``POST /api/v1/connectors/google_calendar/sync-now``: bring this user's calendar in line now."""
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+from marshmallow import Schema, fields
+
+from core.auth import current_user
+from core.db import get_session
+from plugins.google_calendar import links, sync
+
+blp = Blueprint("google_calendar_sync", __name__, description="Google Calendar sync routes.")
+
+
+class SyncNowSchema(Schema):
+    enqueued = fields.Boolean()
+    stale_links = fields.Integer(metadata={"description": "Links behind their appointment when asked"})
+
+
+@blp.route("/sync-now")
+class SyncNow(MethodView):
+    @blp.response(202, SyncNowSchema)
+    def post(self):
+        """Enqueue a full reconcile of your appointments with your chosen Google Calendar."""
+        session = get_session()
+        user = current_user()
+        row = links.connector_row(session, user.id)
+        if row is None or row.status not in ("active", "error"):
+            abort(409, message="Connect Google Calendar first: GET /api/v1/connectors/google_calendar/redirect.",
+                  errors={"reason": "needs_reauth" if row is not None and row.status == "needs_reauth"
+                          else "not_connected"})
+        if not links.settings(row)["sync_enabled"]:
+            abort(409, message="Sync is switched off: PATCH /api/v1/connectors/google_calendar/settings "
+                               "with {\"sync_enabled\": true}.", errors={"reason": "sync_disabled"})
+        stale = sync.reconcile_user(session, user.id)
+        session.commit()
+        return {"enqueued": True, "stale_links": stale}

@@ -1,0 +1,101 @@
+"""Sync through Redis and real ``connectors worker`` processes."""
+from __future__ import annotations
+
+from tests.conftest import connect_google
+from tests.sync.conftest import APPOINTMENTS, appointment, new_appointment, synced, wait_until
+
+
+def test_worker_lifecycle_and_coalescing(worker_platform, workers, fake_google):
+    alice = worker_platform.browser("alice", "org-a")
+    connect_google(worker_platform, alice, fake_google, "alice@example.com")
+    created = new_appointment(worker_platform, alice, "Draft")
+    for n in range(4):
+        response = alice.patch(worker_platform.api(f"{APPOINTMENTS}/{created['id']}"), json={"title": f"Edit {n}"})
+        assert response.status_code == 200
+    assert appointment(worker_platform, alice, created["id"])["sync_status"] == "pending"
+    early = new_appointment(worker_platform, alice, "Cancelled early", hour=11)
+    alice.delete(worker_platform.api(f"{APPOINTMENTS}/{early['id']}"))
+    before = fake_google.calendar_calls
+
+    workers.start("--reconcile-every", "0")
+    wait_until(synced(worker_platform, alice, created["id"]), what="the first sync\n" + workers.logs())
+    wait_until(synced(worker_platform, alice, early["id"], "deleted"), what="the early cancel")
+    assert fake_google.calendar_calls - before == 1
+    [event] = fake_google.events("alice@example.com")
+    assert event["summary"] == "Edit 3"
+
+
+def test_injected_503_and_429_retried_without_loss_or_duplicate(worker_platform, workers, fake_google):
+    alice = worker_platform.browser("alice", "org-a")
+    connect_google(worker_platform, alice, fake_google, "alice@example.com")
+    workers.start("--reconcile-every", "0")
+    fake_google.inject(503, times=2, path_contains="/events")
+    fake_google.inject(429, times=1, path_contains="/events")
+    made = [new_appointment(worker_platform, alice, f"Visit {n}", hour=8 + n) for n in range(3)]
+    for item in made:
+        wait_until(synced(worker_platform, alice, item["id"]), timeout=30, what="retries\n" + workers.logs())
+    events = fake_google.events("alice@example.com", include_deleted=True)
+    assert sorted(e["summary"] for e in events) == ["Visit 0", "Visit 1", "Visit 2"]
+    assert fake_google.quota_errors == 0
+
+
+def test_sigkill_mid_call_then_restart_makes_exactly_one_event(worker_platform, workers, fake_google):
+    alice = worker_platform.browser("alice", "org-a")
+    connect_google(worker_platform, alice, fake_google, "alice@example.com")
+    fake_google.latency = 1.0
+    first = workers.start("--reconcile-every", "1")
+    created = new_appointment(worker_platform, alice, "Survives a crash")
+    wait_until(lambda: fake_google.count("/events", method="POST"), what="the insert to reach Google")
+    workers.kill(first)
+    assert appointment(worker_platform, alice, created["id"])["sync_status"] == "pending"
+    wait_until(lambda: fake_google.events("alice@example.com"), what="the killed call to land anyway")
+    fake_google.latency = 0.0
+
+    workers.start("--reconcile-every", "1")
+    wait_until(synced(worker_platform, alice, created["id"]), timeout=30, what="recovery\n" + workers.logs())
+    [event] = fake_google.events("alice@example.com", include_deleted=True)
+    assert event["id"] == appointment(worker_platform, alice, created["id"])["external_event_id"]
+
+
+def test_redis_down_while_creating_then_reconcile_syncs_all(worker_platform, workers, fake_google, redis_server):
+    alice = worker_platform.browser("alice", "org-a")
+    connect_google(worker_platform, alice, fake_google, "alice@example.com")
+    redis_server.stop()
+    try:
+        made = [new_appointment(worker_platform, alice, f"While Redis is down {n}", hour=8 + n) for n in range(3)]
+        moved = alice.patch(worker_platform.api(f"{APPOINTMENTS}/{made[0]['id']}"), json={"title": "Moved"})
+        assert moved.status_code == 200
+    finally:
+        redis_server.start()
+    assert all(appointment(worker_platform, alice, m["id"])["sync_status"] == "pending" for m in made)
+
+    result = workers.run("sync", "reconcile")
+    assert result.returncode == 0, result.stderr
+    assert '"google_calendar_stale_links": 3' in result.stdout
+    workers.start("--burst")
+    for item in made:
+        wait_until(synced(worker_platform, alice, item["id"]), what="reconciled sync\n" + workers.logs())
+    assert sorted(e["summary"] for e in fake_google.events("alice@example.com")) == [
+        "Moved", "While Redis is down 1", "While Redis is down 2"]
+
+
+def test_many_users_in_parallel_under_shared_quota(worker_env, start_platform, workers, fake_google):
+    fake_google.quota_user_per_min, fake_google.quota_project_per_min = 120, 600  # as strict as ours
+    for n in range(4):
+        fake_google.add_account(f"user{n}@example.com")
+    quotas = {"GOOGLE_CALENDAR_QUOTA_USER_PER_MIN": "120", "GOOGLE_CALENDAR_QUOTA_PROJECT_PER_MIN": "600"}
+    platform = start_platform({**worker_env, **quotas})
+    workers.env.update(quotas)
+    browsers = [platform.browser(f"user{n}", "org-q") for n in range(4)]
+    for n, browser in enumerate(browsers):
+        connect_google(platform, browser, fake_google, f"user{n}@example.com")
+        browser.patch(platform.api("/api/v1/connectors/google_calendar/settings"), json={"sync_enabled": False})
+    made = [(browser, new_appointment(platform, browser, f"Slot {i}", hour=i % 20))
+            for browser in browsers for i in range(6)]
+    for browser in browsers:
+        browser.patch(platform.api("/api/v1/connectors/google_calendar/settings"), json={"sync_enabled": True})
+    workers.start("--concurrency", "2", "--reconcile-every", "0")
+    for browser, item in made:
+        wait_until(synced(platform, browser, item["id"]), timeout=30, what="parallel sync\n" + workers.logs())
+    assert fake_google.quota_errors == 0
+    assert all(len(fake_google.events(f"user{n}@example.com")) == 6 for n in range(4))
