@@ -107,7 +107,7 @@ def _revoke_at_provider(provider, token) -> bool:
         client.close()
 
 
-def describe(spec, link: UserConnector | None, config, credentials, session) -> dict:
+def describe(spec, link: UserConnector | None, config, credentials, session, registry) -> dict:
     """The status of one connector for one user, as the grid and status routes show it."""
     info = {
         "key": spec.key, "name": spec.name, "kind": spec.kind, "provider": spec.provider,
@@ -137,6 +137,9 @@ def describe(spec, link: UserConnector | None, config, credentials, session) -> 
         "last_error": link.last_error if link else None,
         "updated_at": link.updated_at.isoformat() if link else None,
     })
+    if link is not None:
+        for extra in registry.hook.status_details(connector=spec.key, user_id=link.user_id, session=session):
+            info.update(extra or {})
     if spec.kind == "config" and cred is not None:
         values = credentials.load_config(session, link.user_id, spec.key)
         info["config"] = {f.name: (MASK if f.secret and values.get(f.name) else values.get(f.name))

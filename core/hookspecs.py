@@ -29,3 +29,8 @@ def handle_event(event, session):
 @hookspec
 def reconcile(session):
     """Re-enqueue whatever is out of date; return a ``{name: count}`` dict for the report."""
+
+
+@hookspec
+def status_details(connector, user_id, session):
+    """Return extra fields (e.g. ``last_sync``) for ``user_id``'s status of ``connector``, or None."""

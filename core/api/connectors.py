@@ -44,7 +44,7 @@ def status_of(spec) -> dict:
     registry, credentials, _, config = services()
     session = get_session()
     link = connections.get_link(session, current_user().id, spec.key)
-    return connections.describe(spec, link, config, credentials, session)
+    return connections.describe(spec, link, config, credentials, session, registry)
 
 
 @blp.route("")

@@ -39,7 +39,8 @@ class ConnectorSchema(Schema):
     settings = fields.Dict()
     config = fields.Dict(metadata={"description": "Stored config values, secrets masked"})
     last_error = fields.String(allow_none=True)
-    last_sync = fields.String(allow_none=True)
+    last_sync = fields.String(allow_none=True, metadata={"description": "When the last change reached the provider"})
+    pending_changes = fields.Integer(metadata={"description": "Changes not yet synced"})
     updated_at = fields.String(allow_none=True)
 
 

@@ -1,6 +1,6 @@
 """Google Calendar connector: OAuth with minimal scopes, the user's calendars, sync settings, agent actions."""
 from core import ConfigField, ConnectorSpec, google, hookimpl
-from plugins.google_calendar import actions, calendars, sync, sync_routes
+from plugins.google_calendar import actions, calendars, links, sync, sync_routes
 
 SCOPES = (
     "https://www.googleapis.com/auth/calendar.events",
@@ -49,3 +49,11 @@ def handle_event(event, session):
 def reconcile(session):
     """Enqueue a sync run for every user whose links are behind; report counts."""
     return sync.reconcile(session)
+
+
+@hookimpl
+def status_details(connector, user_id, session):
+    """Add ``last_sync`` and ``pending_changes`` to the google_calendar status."""
+    if connector == "google_calendar":
+        return links.status_details(session, user_id)
+    return None

@@ -7,8 +7,9 @@ time, so a change that lands while a job runs is never mistaken for synced.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timezone
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 
 from core.connections import settings_of
 from core.models import Appointment, CalendarEventLink, UserConnector, utcnow
@@ -177,3 +178,14 @@ def stale_by_user(session) -> dict[int, int]:
         if settings(row)["sync_enabled"]:
             counts[user_id] = counts.get(user_id, 0) + 1
     return counts
+
+
+def status_details(session, user_id: int) -> dict:
+    """When the user's calendar last received a change, and how many appointments still wait."""
+    last, waiting = session.execute(
+        select(func.max(CalendarEventLink.synced_at),
+               func.count().filter(CalendarEventLink.sync_status == "pending"))
+        .where(CalendarEventLink.user_id == user_id)).one()
+    if last is not None and last.tzinfo is None:  # SQLite's MAX() loses the column type
+        last = last.replace(tzinfo=timezone.utc)
+    return {"last_sync": last.isoformat() if last else None, "pending_changes": waiting}

@@ -18,6 +18,9 @@ def test_lifecycle_two_orgs(platform, fake_google):
     assert event["start"] == {"dateTime": "2030-05-01T11:00:00+02:00", "timeZone": "Europe/Paris"}
     assert event["extendedProperties"]["private"]["connectors_appointment_id"] == str(created["id"])
     assert [e["summary"] for e in fake_google.events("bob@example.org")] == ["Bob meets Dan"]
+    status = alice.get(platform.api(CALENDAR)).json()
+    assert status["last_sync"] and status["pending_changes"] == 0
+    assert platform.browser("carol", "org-a").get(platform.api(CALENDAR)).json().get("last_sync") is None
     assert all(r.query.get("sendUpdates") == ["none"]
                for r in fake_google.requests if r.path.startswith("/calendar/v3/calendars/"))
 
