@@ -17,22 +17,23 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
-import functools
-import json
-import os
-import re
 import secrets
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses
 from urllib.parse import unquote
 
-import googleapiclient
-
-from .google import FakeGoogle, _ApiError, _check_body, _check_value, _invalid
+from .google import (
+    FakeGoogle,
+    Method,
+    _ApiError,
+    _check_body,
+    _check_value,
+    _invalid,
+    discovery,
+)
 from .http import Request, Response, json_response, route
 
 __all__ = ["METADATA_SCOPE", "SEND_SCOPE", "FakeGmail"]
@@ -41,35 +42,6 @@ METADATA_SCOPE = "https://www.googleapis.com/auth/gmail.metadata"
 SEND_SCOPE = "https://www.googleapis.com/auth/gmail.send"
 _BODY_SCOPES = {"https://mail.google.com/", "https://www.googleapis.com/auth/gmail.readonly",
                 "https://www.googleapis.com/auth/gmail.modify"}
-
-
-@dataclass(frozen=True)
-class _Method:
-    id: str
-    http_method: str
-    pattern: re.Pattern
-    desc: dict
-
-
-@functools.cache
-def _gmail_discovery() -> tuple[dict, list[_Method]]:
-    """The bundled gmail v1 discovery document and its methods, literal paths first."""
-    path = os.path.join(os.path.dirname(googleapiclient.__file__), "discovery_cache", "documents", "gmail.v1.json")
-    with open(path, encoding="utf-8") as f:
-        doc = json.load(f)
-    methods = []
-
-    def walk(resources: dict) -> None:
-        for resource in resources.values():
-            for desc in resource.get("methods", {}).values():
-                template = re.escape(desc.get("flatPath") or desc["path"])
-                regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/:]+)", template)
-                methods.append(_Method(desc["id"], desc["httpMethod"], re.compile(regex), desc))
-            walk(resource.get("resources", {}))
-
-    walk(doc["resources"])
-    methods.sort(key=lambda m: m.pattern.pattern.count("(?P<"))
-    return doc, methods
 
 
 class FakeGmail(FakeGoogle):
@@ -133,8 +105,8 @@ class FakeGmail(FakeGoogle):
             return error.response
 
     @staticmethod
-    def _gmail_method(http_method: str, path: str) -> tuple[_Method, dict[str, str]]:
-        _, methods = _gmail_discovery()
+    def _gmail_method(http_method: str, path: str) -> tuple[Method, dict[str, str]]:
+        _, methods = discovery("gmail.v1")
         for method in methods:
             match = method.pattern.fullmatch(path)
             if match and method.http_method == http_method:
@@ -142,8 +114,8 @@ class FakeGmail(FakeGoogle):
         raise _ApiError(404, "Not Found", "notFound")
 
     @staticmethod
-    def _gmail_validate(method: _Method, request: Request) -> dict | None:
-        doc, _ = _gmail_discovery()
+    def _gmail_validate(method: Method, request: Request) -> dict | None:
+        doc, _ = discovery("gmail.v1")
         specs = {**doc["parameters"], **method.desc.get("parameters", {})}
         for name, values in request.query.items():
             spec = specs.get(name)

@@ -90,7 +90,7 @@ def _invalid(message: str, **details: str) -> _ApiError:
 
 
 @dataclass(frozen=True)
-class _Method:
+class Method:
     """A Calendar API method of the discovery document."""
 
     id: str
@@ -100,19 +100,22 @@ class _Method:
 
 
 @functools.cache
-def _discovery() -> tuple[dict, list[_Method]]:
-    """The bundled Calendar v3 discovery document and its methods, literal paths first."""
-    path = os.path.join(os.path.dirname(googleapiclient.__file__), "discovery_cache", "documents", "calendar.v3.json")
+def discovery(api: str = "calendar.v3") -> tuple[dict, list[Method]]:
+    """A discovery document bundled with google-api-python-client and its methods, literal paths first."""
+    path = os.path.join(os.path.dirname(googleapiclient.__file__), "discovery_cache", "documents", f"{api}.json")
     with open(path, encoding="utf-8") as f:
         doc = json.load(f)
     methods = []
-    for resource in doc["resources"].values():
-        for desc in resource["methods"].values():
-            template = desc.get("flatPath") or desc["path"]
-            regex = "/".join(
-                f"(?P<{seg[1:-1]}>[^/]+)" if seg.startswith("{") else re.escape(seg) for seg in template.split("/")
-            )
-            methods.append(_Method(desc["id"], desc["httpMethod"], re.compile(regex), desc))
+
+    def walk(resources: dict) -> None:
+        for resource in resources.values():
+            for desc in resource.get("methods", {}).values():
+                template = re.escape(desc.get("flatPath") or desc["path"])
+                regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", template)
+                methods.append(Method(desc["id"], desc["httpMethod"], re.compile(regex), desc))
+            walk(resource.get("resources", {}))
+
+    walk(doc["resources"])
     methods.sort(key=lambda m: m.pattern.pattern.count("(?P<"))
     return doc, methods
 
@@ -605,8 +608,8 @@ class FakeGoogle(FakeServer):
         )
 
     @staticmethod
-    def _find_method(http_method: str, api_path: str) -> tuple[_Method, dict[str, str]]:
-        _, methods = _discovery()
+    def _find_method(http_method: str, api_path: str) -> tuple[Method, dict[str, str]]:
+        _, methods = discovery()
         path_matched = False
         for method in methods:
             match = method.pattern.fullmatch(api_path)
@@ -619,9 +622,9 @@ class FakeGoogle(FakeServer):
         raise _ApiError(404, "Not Found", "notFound")
 
     @staticmethod
-    def _validate(method: _Method, request: Request) -> dict | None:
+    def _validate(method: Method, request: Request) -> dict | None:
         """Check query parameters and body against the discovery document; return the body."""
-        doc, _ = _discovery()
+        doc, _ = discovery()
         specs = {**doc["parameters"], **method.desc.get("parameters", {})}
         for name, values in request.query.items():
             spec = specs.get(name)
