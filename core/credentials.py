@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 
 from authlib.integrations.base_client.errors import OAuthError
 from sqlalchemy import select
@@ -67,7 +67,7 @@ class CredentialStore:
         expires_at = token.get("expires_at")
         if expires_at is None and token.get("expires_in") is not None:
             expires_at = utcnow().timestamp() + int(token["expires_in"])
-        row.expires_at = datetime.fromtimestamp(int(expires_at), timezone.utc) if expires_at else None
+        row.expires_at = datetime.fromtimestamp(int(expires_at), UTC) if expires_at else None
         if token.get("scope") is not None:
             row.scopes = token["scope"] if isinstance(token["scope"], str) else " ".join(token["scope"])
         return row

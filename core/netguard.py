@@ -18,7 +18,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
-from typing import Mapping
+from collections.abc import Mapping
 
 import urllib3
 

@@ -97,8 +97,9 @@ class Quota:
                 levels.append(min(bucket.capacity, level + (now - at) * bucket.rate))
             granted = min([wanted, *[math.floor(level) for level in levels]])
             granted = granted if granted >= minimum else 0
-            wait = max([(minimum - level) / b.rate for level, b in zip(levels, buckets) if level < minimum], default=0.0)
-            for bucket, level in zip(buckets, levels):
+            wait = max([(minimum - level) / b.rate for level, b in zip(levels, buckets, strict=True)
+                        if level < minimum], default=0.0)
+            for bucket, level in zip(buckets, levels, strict=True):
                 self._local[bucket.name] = (level - granted, now)
             return Grant(granted, 0.0 if granted else wait)
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
+from collections.abc import Callable, Mapping
 
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 KINDS = ("oauth2", "config")

@@ -2,7 +2,6 @@
 import inspect
 import json
 import re
-import sys
 import types
 from pathlib import Path
 

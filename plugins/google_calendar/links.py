@@ -7,7 +7,7 @@ time, so a change that lands while a job runs is never mistaken for synced.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timezone
+from datetime import UTC
 
 from sqlalchemy import and_, func, or_, select
 
@@ -187,5 +187,5 @@ def status_details(session, user_id: int) -> dict:
                func.count().filter(CalendarEventLink.sync_status == "pending"))
         .where(CalendarEventLink.user_id == user_id)).one()
     if last is not None and last.tzinfo is None:  # SQLite's MAX() loses the column type
-        last = last.replace(tzinfo=timezone.utc)
+        last = last.replace(tzinfo=UTC)
     return {"last_sync": last.isoformat() if last else None, "pending_changes": waiting}

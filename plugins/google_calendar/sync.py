@@ -207,7 +207,7 @@ class Run:
                 return [], self.problems(session, [op.item for op in ops], message)
         follow_ups, retry_in, missing = [], None, []
         with self.db.session_scope() as session:
-            for op, (response, error) in zip(ops, results):
+            for op, (response, error) in zip(ops, results, strict=True):
                 status = error.resp.status if error is not None else None
                 if error is None or (op.kind in ("delete", "move") and status in GONE):
                     follow_ups.append(self.settle(session, op, response, calendar_id))

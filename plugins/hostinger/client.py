@@ -5,7 +5,7 @@ Hostinger has no official Python SDK; its API is JSON over HTTPS with a Bearer t
 """
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from core.errors import ConnectorValidationError
 from core.http_client import request_json

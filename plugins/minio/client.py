@@ -12,7 +12,7 @@ import binascii
 import io
 import os
 import re
-from typing import Mapping
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 import certifi

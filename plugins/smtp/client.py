@@ -14,7 +14,7 @@ import socket
 import ssl
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from typing import Iterator, Mapping
+from collections.abc import Iterator, Mapping
 
 from core.errors import ConnectorError, ConnectorValidationError, NeedsReauth
 from core.netguard import resolve_public

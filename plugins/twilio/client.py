@@ -8,7 +8,7 @@ needed here are a GET and a form-encoded POST with Basic auth.
 from __future__ import annotations
 
 import re
-from typing import Mapping
+from collections.abc import Mapping
 
 import requests
 

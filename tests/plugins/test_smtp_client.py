@@ -83,7 +83,7 @@ def certificate(tmp_path_factory):
     """A self-signed certificate for localhost / 127.0.0.1: ``(cert_path, key_path)``."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)
