@@ -8,8 +8,8 @@ tools are :mod:`voice_tools`' — same availability, validation and structured r
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import partial
-from typing import Callable
 
 import anyio
 import mcp_types as types

@@ -10,9 +10,10 @@ A result is ``{"ok": true, "result": …}`` or ``{"ok": false, "error": {"code",
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Mapping
+from typing import Any
 
 from sqlalchemy import bindparam, select
 

@@ -5,7 +5,7 @@ The same setup goes into the Realtime client secret (server side) and to the bro
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from voice_tools import instructions
 from voice_tools.dispatcher import ToolCall, offered
@@ -19,7 +19,7 @@ def agent_setup(call: ToolCall, locale: str) -> dict:
     specs = sorted(call.registry.connectors.values(), key=lambda s: s.name)
     connected = {s.name: [t.name for t in call.catalog.by_connector.get(s.key, ())] for s in specs if s.key in active}
     others = [s.name for s in specs if s.key not in active]
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
     return {
         "model": call.config.openai_realtime_model,
         "voice": VOICE,

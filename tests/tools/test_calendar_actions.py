@@ -1,5 +1,5 @@
 """Google Calendar's list_events and create_event as tools, against the fake Calendar API."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -56,7 +56,7 @@ def test_the_calendar_and_its_time_zone_come_from_the_settings(tools_platform, g
 
 def test_day_words_are_resolved_in_the_calendars_zone(tools_platform, alice):
     p = tools_platform
-    tomorrow = (datetime.now(timezone.utc).date() + timedelta(days=1)).isoformat()
+    tomorrow = (datetime.now(UTC).date() + timedelta(days=1)).isoformat()
     invoke(alice, p, "google_calendar__create_event", {"title": "Standup", "start": f"{tomorrow}T12:00"})
     assert invoke(alice, p, "list_events", {"day": "tomorrow"})["result"]["count"] == 1
     assert invoke(alice, p, "list_events", {})["result"]["count"] == 1

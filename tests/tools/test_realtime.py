@@ -71,3 +71,14 @@ def test_openai_unavailable_or_refusing(start_platform, tools_env, extra, status
     response = p.browser("u1", "o1").post(p.api(SECRET))
     assert response.status_code == status and message in response.json()["message"]
     assert "sk-" not in response.text
+
+
+def test_with_redis_the_limit_is_shared_by_every_worker(start_platform, tools_env, redis_url, fake_openai):
+    env = {**tools_env, "REDIS_URL": redis_url, "REALTIME_RATE_LIMIT": "2/minute"}
+    one, two = start_platform(env), start_platform(env)
+    token = {"Authorization": f"Bearer {one.token('u1', 'o1')}"}
+    assert one.browser().post(one.api(SECRET), headers=token).status_code == 200
+    assert two.browser().post(two.api(SECRET), headers=token).status_code == 200
+    assert one.browser().post(one.api(SECRET), headers=token).status_code == 429
+    keys = one.ext("redis").keys("LIMITS:LIMITER/connectors/user:*")
+    assert keys, "the counter lives in Redis"
