@@ -8,7 +8,7 @@ from flask import Flask
 
 from core import jobs, redaction, web
 from core.api import actions, appointments, compat, connectors, create_api, health, realtime, tools
-from core.auth import TokenVerifier
+from core.auth import TokenVerifier, UserDirectory
 from core.config import load_config
 from core.credentials import CredentialStore
 from core.crypto import Cipher
@@ -40,6 +40,7 @@ def create_app(environ: dict | None = None, *, plugins=(), load_entry_points: bo
     ext["connectors.db"] = db
     ext["connectors.cipher"] = cipher = Cipher(config.encryption_keys)
     ext["connectors.verifier"] = TokenVerifier(config)
+    ext["connectors.users"] = UserDirectory()
 
     redis_client = None
     if config.redis_url:

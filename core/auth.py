@@ -155,6 +155,30 @@ def user_for_claims(session, org_id: str, external_id: str) -> User:
     return user
 
 
+class UserDirectory:
+    """Maps a token's (org, sub) to our user id, remembering ids already seen.
+
+    User rows are never renamed or re-keyed, so a known pair costs no database round trip;
+    only a first sighting reads (and maybe creates) the row. Bounded by ``max_size``.
+    """
+
+    def __init__(self, max_size: int = 50_000):
+        self.max_size = max_size
+        self._ids: dict[tuple[str, str], int] = {}
+
+    def user(self, session, org_id: str, external_id: str) -> CurrentUser:
+        """The user named by ``org_id`` and ``external_id``."""
+        key = (org_id, external_id)
+        user_id = self._ids.get(key)
+        if user_id is None:
+            user_id = user_for_claims(session, org_id, external_id).id
+            session.rollback()  # end the read transaction: no connection is held during the view
+            if len(self._ids) >= self.max_size:
+                self._ids.clear()
+            self._ids[key] = user_id
+        return CurrentUser(id=user_id, org_id=org_id, external_id=external_id)
+
+
 def authenticate(session) -> CurrentUser:
     """Authenticate the current request and remember the user in ``g.user``."""
     token = token_from_request()
@@ -162,9 +186,8 @@ def authenticate(session) -> CurrentUser:
         raise AuthError("Sign in: send 'Authorization: Bearer <session token>'")
     verifier: TokenVerifier = current_app.extensions["connectors.verifier"]
     claims = verifier.verify(token)
-    user = user_for_claims(session, str(claims[verifier.config.jwt_org_claim]), claims["sub"])
-    g.user = CurrentUser(id=user.id, org_id=user.org_id, external_id=user.external_id)
-    session.rollback()  # end the read transaction: no connection is held while the view calls providers
+    directory: UserDirectory = current_app.extensions["connectors.users"]
+    g.user = directory.user(session, str(claims[verifier.config.jwt_org_claim]), claims["sub"])
     return g.user
 
 
