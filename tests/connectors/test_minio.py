@@ -115,6 +115,11 @@ def test_connect_upload_list_and_revoke(start_platform, database_url, account, s
     only_notes = run(p, user, "minio", "list_files", prefix="notes/").json()["result"]["files"]
     assert [(f["name"], f["size"]) for f in only_notes] == [("notes/today.txt", 14)]
 
+    tool = user.post(p.api("/api/v1/tools/upload_file/invoke"),
+                     json={"name": "voice.txt", "content": "Dictated", "content_type": None, "encoding": None})
+    assert tool.json()["ok"] is True, tool.text
+    assert stored.get_object(Bucket=account["bucket"], Key="voice.txt")["Body"].read() == b"Dictated"
+
     revoked(p, user, "minio", USER, ORG)
     assert run(p, user, "minio", "list_files").status_code == 409
 

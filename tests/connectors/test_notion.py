@@ -38,6 +38,10 @@ def test_connect_search_and_create_page(start_platform, database_url, fake_notio
                                                                             ("Inbox", [])]
     assert fake_notion.created[0]["parent"] == {"type": "page_id", "page_id": parent}
     assert fake_notion.created[1]["parent"] == {"type": "workspace", "workspace": True} and top["id"]
+    tool = alice.post(platform.api("/api/v1/tools/create_project/invoke"),
+                      json={"title": "Project Hermes", "content": None, "parent_page_id": None})
+    assert tool.json()["ok"] is True, tool.text
+    assert fake_notion.created[-1]["title"] == "Project Hermes"
 
 
 def test_denied_consent_and_bad_exchange(start_platform, tmp_path, fake_notion, notion_platform):
