@@ -124,9 +124,9 @@ def apply(stack: Stack, plan) -> None:
                     continue
                 row = appointments.get(session, user.org_id, ids[serial])
                 if kind == "edit":
-                    appointments.update(session, registry, user, row, {"title": f"{row.title} (edited)"})
+                    appointments.update(session, registry, row, {"title": f"{row.title} (edited)"})
                 else:
-                    appointments.cancel(session, registry, user, row)
+                    appointments.cancel(session, registry, row)
 
 
 def settled(stack: Stack) -> tuple[int, int, dict[int, int]]:

@@ -58,7 +58,7 @@ def create(session, registry, user, values: dict) -> Appointment:
     return appointment
 
 
-def update(session, registry, user, appointment: Appointment, changes: dict) -> Appointment:
+def update(session, registry, appointment: Appointment, changes: dict) -> Appointment:
     """Apply ``changes``; a real change bumps the version and emits ``updated`` (or ``cancelled``)."""
     changed = {k: v for k, v in changes.items() if k in EDITABLE and getattr(appointment, k) != v}
     if not changed:
@@ -73,9 +73,9 @@ def update(session, registry, user, appointment: Appointment, changes: dict) -> 
     return appointment
 
 
-def cancel(session, registry, user, appointment: Appointment) -> Appointment:
+def cancel(session, registry, appointment: Appointment) -> Appointment:
     """Cancel the appointment (idempotent: cancelling a cancelled one changes nothing)."""
-    return update(session, registry, user, appointment, {"status": "cancelled"})
+    return update(session, registry, appointment, {"status": "cancelled"})
 
 
 def get(session, org_id: str, appointment_id: int) -> Appointment | None:

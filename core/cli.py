@@ -89,13 +89,11 @@ def tools_command(user, org, locale):
     if not user:
         click.echo(json.dumps([tool.schema for tool in _ext("tools").every()], indent=2, ensure_ascii=False))
         return
-    from core.auth import CurrentUser, user_for_claims
     from voice_tools.dispatcher import ToolCall
     from voice_tools.session import agent_setup
 
     with _ext("db").session_scope() as session:
-        row = user_for_claims(session, org, user)
-        call = ToolCall(current_app.extensions, session, CurrentUser(row.id, row.org_id, row.external_id))
+        call = ToolCall(current_app.extensions, session, _ext("users").user(session, org, user))
         click.echo(json.dumps(agent_setup(call, locale), indent=2, ensure_ascii=False))
 
 

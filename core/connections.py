@@ -107,6 +107,19 @@ def _revoke_at_provider(provider, token) -> bool:
         client.close()
 
 
+def missing_variables(spec, config) -> list[str]:
+    """The variables an operator must set before ``spec`` can connect (OAuth client id/secret)."""
+    return resolve(spec, config).missing_variables if spec.kind == "oauth2" else []
+
+
+def user_status(spec, link, config) -> str:
+    """A user's status of ``spec``: the connection's own, else ``inactive`` or ``not_configured``."""
+    status = link.status if link is not None else "inactive"
+    if status == "inactive" and missing_variables(spec, config):
+        return "not_configured"
+    return status
+
+
 def describe(spec, link: UserConnector | None, config, credentials, session, registry) -> dict:
     """The status of one connector for one user, as the grid and status routes show it."""
     info = {
@@ -114,18 +127,14 @@ def describe(spec, link: UserConnector | None, config, credentials, session, reg
         "description": spec.description, "icon": spec.icon,
         "actions": [{"name": a.name, "description": a.description} for a in spec.actions],
         "settings_fields": [_field(f) for f in spec.settings],
-        "configured": True, "missing_variables": [],
+        "missing_variables": missing_variables(spec, config),
     }
+    info["configured"] = not info["missing_variables"]
     if spec.kind == "oauth2":
-        provider = resolve(spec, config)
         info["scopes"] = list(spec.oauth.scopes)
-        info["missing_variables"] = provider.missing_variables
-        info["configured"] = not provider.missing_variables
     else:
         info["fields"] = [_field(f) for f in spec.fields]
-    status = link.status if link else "inactive"
-    if not info["configured"] and status == "inactive":
-        status = "not_configured"
+    status = user_status(spec, link, config)
     cred = credentials.row(session, link.user_id, spec.key) if link else None
     info.update({
         "status": status,

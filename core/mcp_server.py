@@ -18,7 +18,7 @@ from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.provider import AccessToken
 from mcp.server.auth.settings import AuthSettings
 
-from core.auth import AuthError, CurrentUser, user_for_claims
+from core.auth import AuthError
 from core.errors import ConnectorError
 from voice_tools.dispatcher import ToolCall, invoke, offered
 
@@ -52,8 +52,9 @@ def as_user(app, token: str | None, work: Callable[[ToolCall], object]):
     with app.app_context():
         session = app.extensions["connectors.db"].sessionmaker()
         try:
-            user = user_for_claims(session, str(claims[verifier.config.jwt_org_claim]), claims["sub"])
-            return work(ToolCall(app.extensions, session, CurrentUser(user.id, user.org_id, user.external_id)))
+            user = app.extensions["connectors.users"].user(session, str(claims[verifier.config.jwt_org_claim]),
+                                                           claims["sub"])
+            return work(ToolCall(app.extensions, session, user))
         finally:
             session.close()
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from core.actions import find_action
 from core.errors import ConnectorError
-from core.oauth.provider import resolve
+from core.connections import missing_variables, user_status
 from core.spec import Action, ActionParam
 from voice_tools.schemas import describe_action, make_tool
 
@@ -27,17 +27,9 @@ def authorization_url(spec, config) -> str | None:
     opened in the browser that holds the session. None for config connectors and for OAuth
     connectors the operator has not configured.
     """
-    if spec.kind != "oauth2" or resolve(spec, config).missing_variables:
+    if spec.kind != "oauth2" or missing_variables(spec, config):
         return None
     return f"{config.backend_url}/api/v1/connectors/{spec.key}/redirect"
-
-
-def _status(spec, link, config) -> str:
-    if link is not None:
-        return link.status
-    if spec.kind == "oauth2" and resolve(spec, config).missing_variables:
-        return "not_configured"
-    return "inactive"
 
 
 def list_connectors(call) -> list[dict]:
@@ -46,7 +38,7 @@ def list_connectors(call) -> list[dict]:
     rows = []
     for spec in sorted(call.registry.connectors.values(), key=lambda s: s.name):
         link = links.get(spec.key)
-        row = {"key": spec.key, "name": spec.name, "status": _status(spec, link, call.config),
+        row = {"key": spec.key, "name": spec.name, "status": user_status(spec, link, call.config),
                "description": spec.description}
         if link is not None and link.account_label:
             row["account"] = link.account_label
@@ -61,7 +53,7 @@ def activate_connector(call, key: str) -> dict:
     if spec is None:
         raise ConnectorError(f"No connector {key!r} is installed.", code="invalid_input", field="key")
     link = call.links().get(key)
-    answer = {"key": key, "name": spec.name, "kind": spec.kind, "status": _status(spec, link, call.config)}
+    answer = {"key": key, "name": spec.name, "kind": spec.kind, "status": user_status(spec, link, call.config)}
     if spec.kind == "config":
         answer["fields"] = [{"name": f.name, "label": f.label, "secret": f.secret, "required": f.required}
                             for f in spec.fields]

@@ -149,11 +149,10 @@ class AppointmentItem(MethodView):
         if not changes:
             abort(422, message="Nothing to change.", errors={"json": {"_schema": ["Send at least one field."]}})
         appointment = _one_or_404(appointment_id)
-        return _commit_or_422(lambda: appointments.update(get_session(), _registry(), current_user(),
-                                                          appointment, changes))
+        return _commit_or_422(lambda: appointments.update(get_session(), _registry(), appointment, changes))
 
     @blp.response(200, AppointmentSchema)
     def delete(self, appointment_id):
         """Cancel an appointment (it disappears from Google Calendar); the record is kept."""
         appointment = _one_or_404(appointment_id)
-        return _commit_or_422(lambda: appointments.cancel(get_session(), _registry(), current_user(), appointment))
+        return _commit_or_422(lambda: appointments.cancel(get_session(), _registry(), appointment))
