@@ -8,12 +8,19 @@ import requests
 from sqlalchemy import select
 
 from core.events import DomainEvent, emit
-from core.models import UserConnector
+from core.models import UserConnector, UserConnectorCredential
 from core.oauth.provider import resolve
 
 log = logging.getLogger(__name__)
 
 MASK = "••••••••"
+
+
+def user_rows(session, user_id: int) -> tuple[dict, dict]:
+    """All of a user's ``user_connectors`` and credentials rows, by connector key (two queries)."""
+    links = session.scalars(select(UserConnector).where(UserConnector.user_id == user_id))
+    creds = session.scalars(select(UserConnectorCredential).where(UserConnectorCredential.user_id == user_id))
+    return ({row.connector_code: row for row in links}, {row.connector_code: row for row in creds})
 
 
 def get_link(session, user_id: int, key: str, create: bool = False) -> UserConnector | None:
@@ -120,8 +127,11 @@ def user_status(spec, link, config) -> str:
     return status
 
 
-def describe(spec, link: UserConnector | None, config, credentials, session, registry) -> dict:
-    """The status of one connector for one user, as the grid and status routes show it."""
+def describe(spec, link: UserConnector | None, cred, config, credentials, session, registry) -> dict:
+    """The status of one connector for one user, as the grid and status routes show it.
+
+    ``link`` and ``cred`` are the user's ``user_connectors`` and credentials rows (or None).
+    """
     info = {
         "key": spec.key, "name": spec.name, "kind": spec.kind, "provider": spec.provider,
         "description": spec.description, "icon": spec.icon,
@@ -135,7 +145,6 @@ def describe(spec, link: UserConnector | None, config, credentials, session, reg
     else:
         info["fields"] = [_field(f) for f in spec.fields]
     status = user_status(spec, link, config)
-    cred = credentials.row(session, link.user_id, spec.key) if link else None
     info.update({
         "status": status,
         "connected": status in ("active", "error"),
@@ -150,7 +159,7 @@ def describe(spec, link: UserConnector | None, config, credentials, session, reg
         for extra in registry.hook.status_details(connector=spec.key, user_id=link.user_id, session=session):
             info.update(extra or {})
     if spec.kind == "config" and cred is not None:
-        values = credentials.load_config(session, link.user_id, spec.key)
+        values = credentials.config_of(cred)
         info["config"] = {f.name: (MASK if f.secret and values.get(f.name) else values.get(f.name))
                           for f in spec.fields}
     return info

@@ -80,7 +80,10 @@ class CredentialStore:
 
     def load_config(self, session, user_id: int, key: str) -> dict:
         """The decrypted config values of ``key`` for ``user_id`` (empty when none)."""
-        row = self.row(session, user_id, key)
+        return self.config_of(self.row(session, user_id, key))
+
+    def config_of(self, row: UserConnectorCredential | None) -> dict:
+        """The decrypted config values held by ``row`` (empty when none)."""
         raw = self.open(row, "extra_json") if row else None
         return json.loads(raw) if raw else {}
 
