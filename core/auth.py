@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import threading
 import time
@@ -38,10 +39,20 @@ class CurrentUser:
 
 
 class TokenVerifier:
-    """Verifies session JWTs with the one algorithm family the configured key allows."""
+    """Verifies session JWTs with the one algorithm family the configured key allows.
 
-    def __init__(self, config):
+    A token that passed every check is remembered (by its SHA-256, with its claims) for at
+    most ``remember_for`` seconds, the JWKS refresh period: a browser sends the same token
+    on every request, and its signature and claims cannot change. Its expiry is checked
+    again on every use, against ``clock``.
+    """
+
+    def __init__(self, config, remember_for: float = 300, max_remembered: int = 10_000, clock=time.time):
         self.config = config
+        self.remember_for = remember_for
+        self.max_remembered = max_remembered
+        self.clock = clock
+        self._verified: dict[bytes, tuple[dict, float]] = {}
         self._jwks: KeySet | None = None
         self._jwks_fetched = 0.0
         self._lock = threading.Lock()
@@ -65,6 +76,20 @@ class TokenVerifier:
 
     def verify(self, token: str) -> dict:
         """Return the claims of a valid token, or raise :class:`AuthError`."""
+        digest = hashlib.sha256(token.encode()).digest()
+        now = self.clock()
+        claims, verified_at = self._verified.get(digest, (None, 0.0))
+        if claims is not None and now - verified_at < self.remember_for:
+            if claims["exp"] <= now - CLOCK_LEEWAY:
+                raise AuthError("Token has expired (exp); sign in again")
+            return claims
+        claims = self._verify(token)
+        if len(self._verified) >= self.max_remembered:
+            self._verified.clear()
+        self._verified[digest] = (claims, now)
+        return claims
+
+    def _verify(self, token: str) -> dict:
         header = _unverified_header(token)
         if header.get("alg") not in self.algorithms:
             raise AuthError(f"Token algorithm {header.get('alg')!r} is not accepted")

@@ -48,6 +48,20 @@ def test_forged_signature_refused(tmp_path):
         TokenVerifier(_config(tmp_path)).verify(_encode(_claims(), key="z" * 48))
 
 
+def test_remembered_token_still_expires_and_forgeries_are_not_remembered(tmp_path):
+    now = [time.time()]
+    verifier = TokenVerifier(_config(tmp_path), clock=lambda: now[0])
+    claims = _claims()
+    token = _encode(claims)
+    assert verifier.verify(token)["sub"] == "u1"
+    forged = token.rsplit(".", 1)[0] + "." + _encode(claims, key="z" * 48).rsplit(".", 1)[1]
+    with pytest.raises(AuthError, match="signature"):
+        verifier.verify(forged)  # same header and claims as a remembered token, other signature
+    now[0] = claims["exp"] + 31  # past exp and the 30 s leeway, within the remembering period
+    with pytest.raises(AuthError, match="expired"):
+        verifier.verify(token)
+
+
 def _unsigned(header, claims):
     enc = lambda d: base64.urlsafe_b64encode(json.dumps(d).encode()).decode().rstrip("=")
     return f"{enc(header)}.{enc(claims)}."

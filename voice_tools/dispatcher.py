@@ -28,7 +28,9 @@ log = logging.getLogger(__name__)
 USABLE = ("active", "error")
 #: Error detail keys passed on to the model.
 DETAILS = ("field", "retry_after")
-#: One user's connections; built once (SQLAlchemy caches its compiled form).
+#: One user's connections; built once (SQLAlchemy caches its compiled form). Read with Core on
+#: a pooled connection of its own, not through the ORM session: it is the only query of the
+#: tools routes, and the ORM's unit of work would cost four times the query itself.
 _LINKS = select(UserConnector.connector_code, UserConnector.status, UserConnector.account_label).where(
     UserConnector.user_id == bindparam("user_id"))
 
@@ -55,7 +57,8 @@ class ToolCall:
 
     @cached_property
     def _links(self) -> dict:
-        rows = self.session.execute(_LINKS, {"user_id": self.user.id}).all()
+        with self.ext["connectors.db"].engine.connect() as connection:
+            rows = connection.execute(_LINKS, {"user_id": self.user.id}).all()
         return {row.connector_code: row for row in rows if self.registry.connector(row.connector_code)}
 
     def links(self) -> dict:

@@ -20,6 +20,8 @@ class ToolCatalog:
 
     def __init__(self, registry):
         self.platform: list[Tool] = platform.tools(registry)
+        #: Every installed connector's display name, by key.
+        self.names: dict[str, str] = {spec.key: spec.name for spec in registry.connectors.values()}
         self.by_connector: dict[str, list[Tool]] = {}
         self.skipped: dict[str, str] = {}
         for spec in sorted(registry.connectors.values(), key=lambda s: s.key):

@@ -20,7 +20,7 @@ from flask_limiter.errors import RateLimitExceeded
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields
 
-from core.api.tools import request_locale, tool_call
+from core.api.tools import LOCALE_HELP, request_locale, tool_call
 from voice_tools.session import agent_setup, realtime_session
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ class ClientSecretSchema(Schema):
 
 
 class ClientSecretArgsSchema(Schema):
-    locale = fields.String(metadata={"description": "en or fr; default: the Accept-Language header, else en"})
+    locale = fields.String(metadata={"description": LOCALE_HELP})
 
 
 def openai_client(app):

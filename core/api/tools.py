@@ -8,14 +8,13 @@ from core.auth import current_user
 from core.db import get_session
 from voice_tools.dispatcher import ToolCall, invoke
 from voice_tools.instructions import choose_locale
-from voice_tools.session import agent_setup
+from voice_tools.session import agent_setup_json
 
 blp = Blueprint("tools", __name__, url_prefix="/api/v1/tools",
                 description="The tools this user's agent may call, and running one of them.")
 
 
-class LocaleArgsSchema(Schema):
-    locale = fields.String(metadata={"description": "en or fr; default: the Accept-Language header, else en"})
+LOCALE_HELP = "en or fr; default: the Accept-Language header, else en"
 
 
 class AgentSetupSchema(Schema):
@@ -45,14 +44,17 @@ def request_locale(explicit: str | None = None) -> str:
 
 @blp.route("")
 class Tools(MethodView):
-    @blp.arguments(LocaleArgsSchema, location="query")
+    @blp.doc(parameters=[{"in": "query", "name": "locale", "required": False, "schema": {"type": "string"},
+                          "description": LOCALE_HELP}])
     @blp.response(200, AgentSetupSchema)
-    def get(self, args):
+    def get(self):
         """The model, voice, instructions and function tools of this user's agent.
 
         A browser agent mirrors all of them (its SDK sends its own ``session.update``).
         """
-        return agent_setup(tool_call(), request_locale(args.get("locale")))
+        # The setup is serialized once per (active connectors, locale, day) and shared.
+        body = agent_setup_json(tool_call(), request_locale())
+        return current_app.response_class(body, mimetype="application/json")
 
 
 @blp.route("/<name>/invoke")
@@ -60,5 +62,6 @@ class ToolInvoke(MethodView):
     @blp.response(200, ToolResultSchema)
     def post(self, name):
         """Run tool ``name`` with the JSON body as its arguments; errors come back as ``ok: false``."""
-        arguments = request.get_json(silent=True) if request.data else {}
-        return invoke(tool_call(), name, arguments)
+        arguments = request.get_json(silent=True) if request.get_data() else {}
+        # The schema documents the result; dumping it through marshmallow would only copy it.
+        return current_app.json.response(invoke(tool_call(), name, arguments))
