@@ -1,16 +1,20 @@
 """Tools API throughput: GET /api/v1/tools and one platform-tool invoke vs a bare Flask route.
 
-    .venv/bin/python benchmarks/tools_throughput.py              # 32 clients, 10 s per route
-    .venv/bin/python benchmarks/tools_throughput.py --seconds 3  # quicker
+    .venv/bin/python benchmarks/tools_throughput.py                        # 32 clients, 5 rounds x 5 s
+    .venv/bin/python benchmarks/tools_throughput.py --rounds 2 --seconds 3 # quicker
 
 One gunicorn (``gunicorn.conf.py``: gthread workers) serves the real app on a SQLite file,
 plus a bare JSON route added to the same app, so every route goes through the same server,
 the same workers and the same ``before_request`` hooks; the bare route is also measured under
 ``/api/``, where it pays the session check (JWT, user lookup), to tell that cost from the
-tools' own. Each client is its own signed-in
-user with Google Calendar active (so ``GET /api/v1/tools`` lists seven tools) and keeps one
-keep-alive connection; the clients speak raw HTTP/1.1 from asyncio loops in two processes, so
-the load generator takes little of the machine's CPU from the server. Routes are measured one after the other in the same run, after a warm-up.
+tools' own. Each client is its own signed-in user with Google Calendar active (so
+``GET /api/v1/tools`` lists seven tools) and keeps one keep-alive connection; the clients
+speak raw HTTP/1.1 from asyncio loops in two processes, so the load generator takes little
+of the machine's CPU from the server.
+
+Which gunicorn worker accepts which keep-alive connection is luck, and it changes a
+measurement by tens of per cent, so the routes are measured in turn over several rounds
+(new connections each time, after a warm-up) and each figure is the median over the rounds.
 Printed per route: requests per second, p50 and p99 latency, and throughput as a share of
 the bare route's.
 """
@@ -24,6 +28,7 @@ import json
 import multiprocessing
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -162,8 +167,9 @@ def main() -> None:
     """Parse the options, start gunicorn, measure each route and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=32)
-    parser.add_argument("--seconds", type=float, default=10, help="measured seconds per route")
-    parser.add_argument("--warmup", type=float, default=2, help="unmeasured seconds per route first")
+    parser.add_argument("--seconds", type=float, default=5, help="measured seconds per route and round")
+    parser.add_argument("--warmup", type=float, default=1, help="unmeasured seconds before each measurement")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds over every route; medians are printed")
     parser.add_argument("--processes", type=int, default=2, help="load-generator processes")
     parser.add_argument("--workers", type=int, default=os.cpu_count() * 2 + 1, help="gunicorn workers")
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
@@ -173,20 +179,28 @@ def main() -> None:
         port = free_port()
         server = serve(env, port, args.workers, args.threads)
         try:
-            results = {}
-            for name, route in ROUTES.items():
-                measure(port, route, tokens, args.warmup, args.processes)
-                results[name] = measure(port, route, tokens, args.seconds, args.processes)
+            rounds = {name: [] for name in ROUTES}
+            for _ in range(args.rounds):
+                for name, route in ROUTES.items():
+                    measure(port, route, tokens, args.warmup, args.processes)
+                    rounds[name].append(measure(port, route, tokens, args.seconds, args.processes))
         finally:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(10)
+    results = {name: median_round(runs) for name, runs in rounds.items()}
     bare = results["bare Flask JSON route"]["rps"]
-    print(f"{args.clients} clients, gunicorn {args.workers} workers x {args.threads} threads, "
-          f"{os.cpu_count()} CPUs, {args.seconds:g} s per route")
+    print(f"{args.clients} clients, gunicorn {args.workers} workers x {args.threads} threads, {os.cpu_count()} CPUs, "
+          f"median of {args.rounds} rounds of {args.seconds:g} s per route")
     print(f"{'route':<44} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'of bare':>8} {'errors':>7}")
     for name, r in results.items():
         print(f"{name:<44} {r['rps']:8.0f} {r['p50']:8.1f} {r['p99']:8.1f} {r['rps'] / bare:8.0%} {r['errors']:7d}")
-    print(json.dumps(results))
+    print(json.dumps(rounds))
+
+
+def median_round(runs: list[dict]) -> dict:
+    """Each figure's median over the rounds (errors: their sum)."""
+    return {**{key: statistics.median(run[key] for run in runs) for key in ("rps", "p50", "p99")},
+            "errors": sum(run["errors"] for run in runs)}
 
 
 if __name__ == "__main__":
