@@ -19,7 +19,7 @@ _TAKE = """
 local now = redis.call('TIME')
 now = tonumber(now[1]) + tonumber(now[2]) / 1000000
 local granted, minimum = tonumber(ARGV[1]), tonumber(ARGV[2])
-local tokens, wait = {}, 0
+local tokens, wait, waiting_for = {}, 0, 0
 for i, key in ipairs(KEYS) do
   local rate, capacity = tonumber(ARGV[2 * i + 1]), tonumber(ARGV[2 * i + 2])
   local state = redis.call('HMGET', key, 'tokens', 'at')
@@ -28,15 +28,17 @@ for i, key in ipairs(KEYS) do
   level = math.min(capacity, level + math.max(0, now - at) * rate)
   tokens[i] = level
   granted = math.min(granted, math.floor(level))
-  if level < minimum then wait = math.max(wait, (minimum - level) / rate) end
+  if level < minimum and (minimum - level) / rate > wait then
+    wait, waiting_for = (minimum - level) / rate, i
+  end
 end
-if granted < minimum then granted = 0 else wait = 0 end
+if granted < minimum then granted = 0 else wait, waiting_for = 0, 0 end
 for i, key in ipairs(KEYS) do
   local rate, capacity = tonumber(ARGV[2 * i + 1]), tonumber(ARGV[2 * i + 2])
   redis.call('HSET', key, 'tokens', tostring(tokens[i] - granted), 'at', tostring(now))
   redis.call('PEXPIRE', key, math.ceil(capacity / rate * 1000) + 1000)
 end
-return {granted, tostring(wait)}
+return {granted, tostring(wait), waiting_for}
 """
 
 
@@ -60,10 +62,12 @@ class Bucket:
 
 @dataclass(frozen=True)
 class Grant:
-    """Tokens granted (possibly fewer than asked, or none) and, when none, seconds to wait."""
+    """Tokens granted (possibly fewer than asked, or none) and, when none, seconds to wait
+    and the bucket that makes the caller wait longest."""
 
     tokens: int
     wait: float
+    waiting_for: Bucket | None = None
 
 
 class Quota:
@@ -83,9 +87,10 @@ class Quota:
         """
         minimum = max(1, min(minimum, wanted, *[math.floor(b.capacity) for b in buckets]))
         if self._script is not None:
-            granted, wait = self._script(keys=[KEY_PREFIX + b.name for b in buckets],
-                                         args=[wanted, minimum, *[v for b in buckets for v in (b.rate, b.capacity)]])
-            return Grant(int(granted), float(wait))
+            granted, wait, waiting_for = self._script(
+                keys=[KEY_PREFIX + b.name for b in buckets],
+                args=[wanted, minimum, *[v for b in buckets for v in (b.rate, b.capacity)]])
+            return Grant(int(granted), float(wait), buckets[int(waiting_for) - 1] if int(waiting_for) else None)
         return self._take_locally(buckets, wanted, minimum)
 
     def _take_locally(self, buckets, wanted, minimum):
@@ -97,11 +102,12 @@ class Quota:
                 levels.append(min(bucket.capacity, level + (now - at) * bucket.rate))
             granted = min([wanted, *[math.floor(level) for level in levels]])
             granted = granted if granted >= minimum else 0
-            wait = max([(minimum - level) / b.rate for level, b in zip(levels, buckets, strict=True)
-                        if level < minimum], default=0.0)
+            waits = [((minimum - level) / b.rate, b) for level, b in zip(levels, buckets, strict=True)
+                     if level < minimum]
+            wait, waiting_for = max(waits, key=lambda pair: pair[0], default=(0.0, None))
             for bucket, level in zip(buckets, levels, strict=True):
                 self._local[bucket.name] = (level - granted, now)
-            return Grant(granted, 0.0 if granted else wait)
+            return Grant(granted, 0.0, None) if granted else Grant(0, wait, waiting_for)
 
 
 def for_app(app) -> Quota:

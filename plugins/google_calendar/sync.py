@@ -9,7 +9,8 @@ Jobs that find the lease taken leave the work to its holder, which looks again a
 
 Rate limits and 5xx back off exponentially with jitter through RQ (the job returns
 :class:`rq.Retry`; nothing sleeps); so does a quota bucket that needs more than ``PACE``
-seconds to give the next tokens (shorter waits are paced in place). In-process mode has no
+seconds to give the next tokens (``MAX_PACE`` when parking would not let anything else go
+sooner); shorter waits are paced in place. In-process mode has no
 scheduler: what is left pending waits for ``connectors sync reconcile``.
 """
 from __future__ import annotations
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 import httplib2
 from flask import current_app
 from googleapiclient.errors import BatchError
-from rq import Retry, get_current_job
+from rq import Queue, Retry, get_current_job
 
 from core import google, quota
 from core.errors import ConnectorError, NeedsReauth
@@ -40,7 +41,13 @@ MAX_ATTEMPTS = 8
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 300.0
 MAX_FOLLOW_UPS = 3
-PACE = 0.2  # a wait for quota tokens this short is taken in place; a longer one parks the run
+#: A wait for the user's own quota tokens this short is taken in place; a longer one parks the
+#: run, so that the worker serves other users' jobs meanwhile.
+PACE = 0.2
+#: Waits up to this long are taken in place when parking would not let anything else go sooner:
+#: every run waits for the project's tokens alike, and an empty queue has no other job to serve.
+#: (RQ schedules in whole seconds: a parked run comes back one to two seconds later.)
+MAX_PACE = 1.0
 STOPPED = "stopped"
 GONE = (404, 410)
 
@@ -178,10 +185,10 @@ class Run:
             if now != calendar_id:
                 return None if now else STOPPED
             grant = self.quota.take(self.buckets, len(ops), minimum=int(self.buckets[0].capacity // 2))
-            if not grant.tokens and grant.wait > PACE:
-                return grant.wait
             if not grant.tokens:
-                time.sleep(grant.wait)  # pacing: a token arrives within PACE; backoff never sleeps here
+                if grant.wait > self.pace_limit(grant):
+                    return grant.wait
+                time.sleep(grant.wait)  # pacing for quota tokens; error backoff never sleeps here
                 continue
             ops, outcome = self.send(ops[:grant.tokens], calendar_id)
             if outcome == STOPPED:
@@ -189,6 +196,15 @@ class Run:
             if outcome is not None:
                 retry_in = max(retry_in or 0.0, outcome)
         return retry_in
+
+    def pace_limit(self, grant) -> float:
+        """The longest wait for quota tokens this run takes in place rather than parking."""
+        if grant.waiting_for == self.buckets[-1]:
+            return MAX_PACE
+        job = get_current_job()
+        if job is not None and Queue(job.origin, connection=job.connection).count == 0:
+            return MAX_PACE
+        return PACE
 
     def send(self, ops: list[Op], calendar_id: str):
         """Make the calls; record results; return (follow-up ops, STOPPED | seconds to back off | None)."""
@@ -279,8 +295,8 @@ def handle_event(event, session) -> None:
     """Mark links stale and enqueue sync for appointment changes and for connection changes."""
     if event.name.startswith("appointment."):
         link, became_stale = links.mark_changed(session, event.data["appointment_id"], event.user_id)
-        if became_stale:
-            enqueue_after_commit(session, sync_link, link.id)
+        if became_stale:  # one waiting job per user is enough: its run syncs every stale link
+            enqueue_after_commit(session, sync_link, link.id, coalesce=f"google_calendar:sync:{event.user_id}")
         return
     if event.data.get("connector") != links.KEY:
         return

@@ -59,4 +59,14 @@ def test_minimum_grant_waits_instead_of_sending_crumbs(make_quota):
     assert quota.take([user, project], 8).tokens == 8
     crumbs = quota.take([user, project], 8, minimum=5)
     assert crumbs.tokens == 0 and (5 - 2) / user.rate * 0.9 < crumbs.wait <= 5 / user.rate
+    assert crumbs.waiting_for == user
     assert quota.take([user, project], 8, minimum=2).tokens == 2
+
+
+def test_grant_names_the_bucket_to_wait_for(make_quota):
+    user, project = Bucket("u", 600), Bucket("p", 300)
+    quota = make_quota()
+    assert quota.take([user, project], 10).tokens == 5  # the project's five tokens
+    empty = quota.take([user, project], 10, minimum=3)
+    assert empty.tokens == 0 and empty.waiting_for == project
+    assert quota.take([Bucket("u2", 600), project], 1).waiting_for == project

@@ -1,13 +1,18 @@
 """Sync through Redis and real ``connectors worker`` processes."""
 from __future__ import annotations
 
+from redis import Redis
+from rq import Queue
+
 from tests.conftest import connect_google
 from tests.sync.conftest import APPOINTMENTS, appointment, new_appointment, synced, wait_until
 
 
-def test_worker_lifecycle_and_coalescing(worker_platform, workers, fake_google):
+def test_worker_lifecycle_and_coalescing(worker_platform, workers, fake_google, redis_url):
     alice = worker_platform.browser("alice", "org-a")
     connect_google(worker_platform, alice, fake_google, "alice@example.com")
+    queue = Queue("connectors", connection=Redis.from_url(redis_url))
+    queue.empty()  # the connection's own sync job: this test counts the appointments' jobs
     created = new_appointment(worker_platform, alice, "Draft")
     for n in range(4):
         response = alice.patch(worker_platform.api(f"{APPOINTMENTS}/{created['id']}"), json={"title": f"Edit {n}"})
@@ -15,6 +20,7 @@ def test_worker_lifecycle_and_coalescing(worker_platform, workers, fake_google):
     assert appointment(worker_platform, alice, created["id"])["sync_status"] == "pending"
     early = new_appointment(worker_platform, alice, "Cancelled early", hour=11)
     alice.delete(worker_platform.api(f"{APPOINTMENTS}/{early['id']}"))
+    assert queue.count == 1  # two appointments, six changes: one waiting job for alice's sync
     before = fake_google.calendar_calls
 
     workers.start("--reconcile-every", "0")
@@ -23,6 +29,9 @@ def test_worker_lifecycle_and_coalescing(worker_platform, workers, fake_google):
     assert fake_google.calendar_calls - before == 1
     [event] = fake_google.events("alice@example.com")
     assert event["summary"] == "Edit 3"
+    # The job let go of its marker as it started: the next change is queued (and synced) again.
+    alice.patch(worker_platform.api(f"{APPOINTMENTS}/{created['id']}"), json={"title": "Edit 4"})
+    wait_until(lambda: fake_google.events("alice@example.com")[0]["summary"] == "Edit 4", what="the next change")
 
 
 def test_injected_503_and_429_retried_without_loss_or_duplicate(worker_platform, workers, fake_google):
