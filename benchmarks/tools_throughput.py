@@ -15,8 +15,9 @@ of the machine's CPU from the server.
 Which gunicorn worker accepts which keep-alive connection is luck, and it changes a
 measurement by tens of per cent, so the routes are measured in turn over several rounds
 (new connections each time, after a warm-up) and each figure is the median over the rounds.
-Printed per route: requests per second, p50 and p99 latency, and throughput as a share of
-the bare route's.
+Printed per route: requests per second, p50 and p99 latency, throughput as a share of the
+bare route's, and the spread between the busiest and the least served client (requests made
+by one over the other: 1.0x is perfectly fair).
 """
 from __future__ import annotations
 
@@ -32,7 +33,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -96,8 +96,9 @@ def _request_bytes(route, token: str) -> bytes:
 async def _client(port, request: bytes, stop_at, latencies, errors):
     """One keep-alive connection sending ``request`` until ``stop_at``; raw HTTP/1.1, so the
     load generator spends little CPU per request (http.client's header parsing costs more
-    than the bare route itself)."""
+    than the bare route itself). Returns how many requests it made."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    made = 0
     while time.perf_counter() < stop_at:
         started = time.perf_counter()
         writer.write(request)
@@ -105,9 +106,11 @@ async def _client(port, request: bytes, stop_at, latencies, errors):
         length = int(re.search(rb"(?i)\r\ncontent-length: *(\d+)", head).group(1))
         await reader.readexactly(length)
         latencies.append(time.perf_counter() - started)
+        made += 1
         if not head.startswith(b"HTTP/1.1 200"):
             errors.append(head.split(b"\r\n", 1)[0].decode())
     writer.close()
+    return made
 
 
 def _load(port, route, tokens, seconds, queue):
@@ -116,11 +119,11 @@ def _load(port, route, tokens, seconds, queue):
 
     async def run():
         stop_at = time.perf_counter() + seconds
-        await asyncio.gather(*(_client(port, _request_bytes(route, token), stop_at, latencies, errors)
-                               for token in tokens))
+        return await asyncio.gather(*(_client(port, _request_bytes(route, token), stop_at, latencies, errors)
+                                      for token in tokens))
 
-    asyncio.run(run())
-    queue.put((latencies, errors))
+    counts = asyncio.run(run())
+    queue.put((latencies, errors, counts))
 
 
 def measure(port: int, route, tokens: list[str], seconds: float, processes: int) -> dict:
@@ -130,16 +133,18 @@ def measure(port: int, route, tokens: list[str], seconds: float, processes: int)
     workers = [multiprocessing.Process(target=_load, args=(port, route, share, seconds, queue)) for share in shares]
     for worker in workers:
         worker.start()
-    latencies, errors = [], []
+    latencies, errors, counts = [], [], []
     for _ in workers:
-        got, failed = queue.get()
+        got, failed, made = queue.get()
         latencies += got
         errors += failed
+        counts += made
     for worker in workers:
         worker.join()
     latencies.sort()
     return {"rps": len(latencies) / seconds, "p50": latencies[len(latencies) // 2] * 1000,
-            "p99": latencies[int(len(latencies) * 0.99)] * 1000, "requests": len(latencies), "errors": len(errors)}
+            "p99": latencies[int(len(latencies) * 0.99)] * 1000, "requests": len(latencies), "errors": len(errors),
+            "spread": max(counts) / max(1, min(counts))}
 
 
 def serve(env: dict, port: int, workers: int, threads: int) -> subprocess.Popen:
@@ -191,15 +196,16 @@ def main() -> None:
     bare = results["bare Flask JSON route"]["rps"]
     print(f"{args.clients} clients, gunicorn {args.workers} workers x {args.threads} threads, {os.cpu_count()} CPUs, "
           f"median of {args.rounds} rounds of {args.seconds:g} s per route")
-    print(f"{'route':<44} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'of bare':>8} {'errors':>7}")
+    print(f"{'route':<44} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'of bare':>8} {'spread':>7} {'errors':>7}")
     for name, r in results.items():
-        print(f"{name:<44} {r['rps']:8.0f} {r['p50']:8.1f} {r['p99']:8.1f} {r['rps'] / bare:8.0%} {r['errors']:7d}")
+        print(f"{name:<44} {r['rps']:8.0f} {r['p50']:8.1f} {r['p99']:8.1f} {r['rps'] / bare:8.0%} "
+              f"{r['spread']:6.1f}x {r['errors']:7d}")
     print(json.dumps(rounds))
 
 
 def median_round(runs: list[dict]) -> dict:
     """Each figure's median over the rounds (errors: their sum)."""
-    return {**{key: statistics.median(run[key] for run in runs) for key in ("rps", "p50", "p99")},
+    return {**{key: statistics.median(run[key] for run in runs) for key in ("rps", "p50", "p99", "spread")},
             "errors": sum(run["errors"] for run in runs)}
 
 
