@@ -6,12 +6,14 @@ stale links again and makes Google match their current state — insert (with th
 deterministic id; 409 → fetch and patch), patch, or delete (404/410 = done) — in rounds of up
 to 50 calls sent as one Google batch, each round paid for with tokens from the shared quota.
 Jobs that find the lease taken leave the work to its holder, which looks again after letting go.
+In a worker, a run whose queue holds other jobs ends after each round and queues itself again
+at the back, so that users are served in turn rather than one after the other.
 
 Rate limits and 5xx back off exponentially with jitter through RQ (the job returns
 :class:`rq.Retry`; nothing sleeps); so does a quota bucket that needs more than ``PACE``
 seconds to give the next tokens (``MAX_PACE`` when parking would not let anything else go
-sooner); shorter waits are paced in place. In-process mode has no
-scheduler: what is left pending waits for ``connectors sync reconcile``.
+sooner); shorter waits are paced in place. In-process mode has no scheduler: what is left
+pending waits for ``connectors sync reconcile``.
 """
 from __future__ import annotations
 
@@ -28,7 +30,7 @@ from rq import Queue, Retry, get_current_job
 
 from core import google, quota
 from core.errors import ConnectorError, NeedsReauth
-from core.jobs import enqueue_after_commit
+from core.jobs import dispatch, enqueue_after_commit
 from core.models import CalendarEventLink
 from plugins.google_calendar import lease, links
 from plugins.google_calendar.links import Item
@@ -49,6 +51,7 @@ PACE = 0.2
 #: (RQ schedules in whole seconds: a parked run comes back one to two seconds later.)
 MAX_PACE = 1.0
 STOPPED = "stopped"
+YIELD = "yield"
 GONE = (404, 410)
 
 
@@ -73,6 +76,9 @@ def sync_user(user_id: int):
                     held.park(outcome)
         except lease.Busy:
             return None
+        if outcome == YIELD:  # to the back of the queue: users are served in turn
+            dispatch(sync_user, user_id, coalesce=coalesce_key(user_id))
+            return None
         if isinstance(outcome, float):
             if owner is None:
                 log.info("Sync of user %s left pending for reconcile (in-process mode does not retry)", user_id)
@@ -83,6 +89,17 @@ def sync_user(user_id: int):
         with app.extensions["connectors.db"].session_scope() as session:
             if not links.has_stale(session, user_id):
                 return None
+
+
+def coalesce_key(user_id: int) -> str:
+    """Sync jobs of one user wait in the queue one at a time (see :mod:`core.jobs`)."""
+    return f"google_calendar:sync:{user_id}"
+
+
+def queued_behind() -> int | None:
+    """How many jobs wait in the current worker's queue; None outside a worker (in-process mode)."""
+    job = get_current_job()
+    return None if job is None else Queue(job.origin, connection=job.connection).count
 
 
 def backoff(attempts: int) -> float:
@@ -156,7 +173,8 @@ class Run:
             return links.target(session, self.user_id)
 
     def drain(self):
-        """Sync stale links until none is left (None), the run must stop (STOPPED) or wait (seconds)."""
+        """Sync stale links until none is left (None), the run must stop (STOPPED), wait
+        (seconds) or, after a round, let the other users' jobs waiting in the queue go first (YIELD)."""
         while True:
             calendar_id = self.target()
             if calendar_id is None:
@@ -168,6 +186,8 @@ class Run:
             outcome = self.round(items, calendar_id)
             if outcome is not None:
                 return outcome
+            if queued_behind():
+                return YIELD
 
     def round(self, items: list[Item], calendar_id: str):
         """Send the calls ``items`` need (and their follow-ups); settle what needs no call."""
@@ -199,10 +219,7 @@ class Run:
 
     def pace_limit(self, grant) -> float:
         """The longest wait for quota tokens this run takes in place rather than parking."""
-        if grant.waiting_for == self.buckets[-1]:
-            return MAX_PACE
-        job = get_current_job()
-        if job is not None and Queue(job.origin, connection=job.connection).count == 0:
+        if grant.waiting_for == self.buckets[-1] or queued_behind() == 0:
             return MAX_PACE
         return PACE
 
@@ -296,7 +313,7 @@ def handle_event(event, session) -> None:
     if event.name.startswith("appointment."):
         link, became_stale = links.mark_changed(session, event.data["appointment_id"], event.user_id)
         if became_stale:  # one waiting job per user is enough: its run syncs every stale link
-            enqueue_after_commit(session, sync_link, link.id, coalesce=f"google_calendar:sync:{event.user_id}")
+            enqueue_after_commit(session, sync_link, link.id, coalesce=coalesce_key(event.user_id))
         return
     if event.data.get("connector") != links.KEY:
         return

@@ -5,7 +5,7 @@ from redis import Redis
 from rq import Queue
 
 from tests.conftest import connect_google
-from tests.sync.conftest import APPOINTMENTS, appointment, new_appointment, synced, wait_until
+from tests.sync.conftest import APPOINTMENTS, CALENDAR, appointment, new_appointment, synced, wait_until
 
 
 def test_worker_lifecycle_and_coalescing(worker_platform, workers, fake_google, redis_url):
@@ -108,3 +108,26 @@ def test_many_users_in_parallel_under_shared_quota(worker_env, start_platform, w
         wait_until(synced(platform, browser, item["id"]), timeout=30, what="parallel sync\n" + workers.logs())
     assert fake_google.quota_errors == 0
     assert all(len(fake_google.events(f"user{n}@example.com")) == 6 for n in range(4))
+
+
+def test_users_are_served_in_turn(worker_env, start_platform, workers, fake_google):
+    quotas = {"GOOGLE_CALENDAR_QUOTA_USER_PER_MIN": "6000"}  # rounds of 50 calls (one batch)
+    platform = start_platform({**worker_env, **quotas})
+    workers.env.update(quotas)
+    fake_google.add_account("bob@example.com")
+    browsers = {name: platform.browser(name, "org-t") for name in ("alice", "bob")}
+    for name, browser in browsers.items():
+        connect_google(platform, browser, fake_google, f"{name}@example.com")
+        browser.patch(platform.api(f"{CALENDAR}/settings"), json={"sync_enabled": False})
+    for name, browser in browsers.items():
+        for i in range(60):
+            new_appointment(platform, browser, f"{name} {i}", hour=i % 20)
+    for browser in browsers.values():
+        browser.patch(platform.api(f"{CALENDAR}/settings"), json={"sync_enabled": True})
+    workers.start("--concurrency", "1", "--reconcile-every", "0")
+    wait_until(lambda: all(len(fake_google.events(f"{name}@example.com")) == 60 for name in browsers),
+               timeout=30, what="both users synced\n" + workers.logs())
+    events = sorted((int(e["etag"].strip('"')), e["summary"].split()[0])
+                    for name in browsers for e in fake_google.events(f"{name}@example.com"))
+    turns = [owner for n, (_, owner) in enumerate(events) if n == 0 or events[n - 1][1] != owner]
+    assert turns == ["alice", "bob", "alice", "bob"]  # 50 each in turn, then the rest; not 60 then 60
