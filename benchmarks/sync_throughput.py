@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/sync_throughput.py            # 10,000 changes over 100 users
     .venv/bin/python benchmarks/sync_throughput.py --quick    # 1,000 changes over 20 users (CI size)
+    .venv/bin/python benchmarks/sync_throughput.py --postgres # on PostgreSQL instead of SQLite
 
 Everything is real except Google: a private redis-server, a SQLite file, ``connectors worker``
 processes, and the loopback fake with latency and quotas (the platform is told the same
@@ -15,6 +16,7 @@ service rebuilt per call) measured on a sample in the same run and projected to 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import multiprocessing
 import os
 import random
@@ -34,7 +36,7 @@ from core.app import create_app  # noqa: E402
 from core.auth import CurrentUser, user_for_claims  # noqa: E402
 from tests.conftest import platform_env  # noqa: E402
 from tests.fakes.google import FakeGoogle  # noqa: E402
-from tests.services import RedisServer  # noqa: E402
+from tests.services import RedisServer, find_or_start_postgres  # noqa: E402
 
 CONNECTORS = str(Path(sys.executable).parent / "connectors")
 START = datetime(2031, 1, 6, 8, tzinfo=UTC)
@@ -43,11 +45,11 @@ START = datetime(2031, 1, 6, 8, tzinfo=UTC)
 class Stack:
     """A fake Google, a database and the platform's app, with ``users`` connected to Google Calendar."""
 
-    def __init__(self, workdir: Path, redis_url: str, args, users: int):
+    def __init__(self, workdir: Path, database_url: str, redis_url: str, args, users: int):
         self.fake = FakeGoogle(latency=args.latency)
         self.fake.quota_user_per_min, self.fake.quota_project_per_min = args.user_quota, args.project_quota
         self.fake.start()
-        self.env = {**platform_env(f"sqlite:///{workdir / 'connectors.db'}", self.fake), "REDIS_URL": redis_url,
+        self.env = {**platform_env(database_url, self.fake), "REDIS_URL": redis_url,
                     "CONNECTORS_INSTANCE_PATH": str(workdir / "instance"), "PYTHONPATH": str(ROOT),
                     "GOOGLE_CALENDAR_QUOTA_USER_PER_MIN": str(args.user_quota),
                     "GOOGLE_CALENDAR_QUOTA_PROJECT_PER_MIN": str(args.project_quota)}
@@ -208,6 +210,8 @@ def main() -> None:
     parser.add_argument("--naive-sample", type=int, default=300, help="changes measured for the baseline")
     parser.add_argument("--naive-workers", type=int, default=1, help="worker processes of the baseline")
     parser.add_argument("--quick", action="store_true", help="1,000 changes over 20 users, ~15 s")
+    parser.add_argument("--postgres", action="store_true",
+                        help="PostgreSQL (a temporary database, as the tests find or start one) instead of SQLite")
     args = parser.parse_args()
     if args.quick:
         args.changes, args.users, args.naive_sample, args.seconds = 1_000, 20, 100, 15
@@ -218,8 +222,13 @@ def main() -> None:
     redis_dir = Path(tempfile.mkdtemp(prefix="bench-redis-"))
     redis_server = RedisServer("redis-server", redis_dir)
     redis_server.start()
-    with tempfile.TemporaryDirectory(prefix="bench-") as ours_dir, tempfile.TemporaryDirectory() as naive_dir:
-        ours = Stack(Path(ours_dir), redis_server.url, args, args.users)
+    with contextlib.ExitStack() as resources:
+        ours_dir, naive_dir = (Path(resources.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))
+                               for _ in range(2))
+        postgres = resources.enter_context(find_or_start_postgres()) if args.postgres else None
+        ours_db, naive_db = (resources.enter_context(postgres.temporary_database()) if postgres
+                             else f"sqlite:///{workdir / 'connectors.db'}" for workdir in (ours_dir, naive_dir))
+        ours = Stack(ours_dir, ours_db, redis_server.url, args, args.users)
         process = ours.workers(args.workers)
         ours.wait_for_workers(args.workers)
         calls_before = ours.fake.calendar_calls
@@ -242,7 +251,7 @@ def main() -> None:
         ours.close()
 
         redis_server.client().flushall()
-        naive = Stack(Path(naive_dir), redis_server.url, args, args.users)
+        naive = Stack(naive_dir, naive_db, redis_server.url, args, args.users)
         sample = workload(args.naive_sample, args.users)
         naive_time = run_naive(naive, sample, args.naive_workers) * len(plan) / len(sample)
         naive_errors = naive.fake.quota_errors
