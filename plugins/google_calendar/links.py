@@ -16,6 +16,7 @@ from core.models import Appointment, CalendarEventLink, UserConnector, utcnow
 from plugins.google_calendar import mapping
 
 KEY = "google_calendar"
+_LOCKED = "google_calendar.locked_links"  # session.info: rows read under lock in this transaction
 CALLABLE_STATUS = "active"
 
 STALE = and_(CalendarEventLink.sync_status != "failed",
@@ -83,11 +84,21 @@ def has_stale(session, user_id: int) -> bool:
         CalendarEventLink.user_id == user_id, STALE).limit(1)) is not None
 
 
-def _locked(session, link_id: int) -> tuple[CalendarEventLink, Appointment] | None:
-    row = session.execute(select(CalendarEventLink, Appointment).join(
+def lock(session, link_ids: list[int]) -> None:
+    """Read and lock, in one query, the links (with their appointments) this transaction is
+    about to record on; the ``record_*`` functions and :func:`claim` then use these rows."""
+    rows = session.execute(select(CalendarEventLink, Appointment).join(
         Appointment, Appointment.id == CalendarEventLink.appointment_id).where(
-        CalendarEventLink.id == link_id).with_for_update(of=CalendarEventLink)).first()
-    return tuple(row) if row else None
+        CalendarEventLink.id.in_(link_ids)).with_for_update(of=CalendarEventLink)).all()
+    session.info.setdefault(_LOCKED, {}).update({link.id: (link, appointment) for link, appointment in rows})
+
+
+def _locked(session, link_id: int) -> tuple[CalendarEventLink, Appointment] | None:
+    found = session.info.get(_LOCKED, {}).get(link_id)
+    if found is None:
+        lock(session, [link_id])
+        found = session.info[_LOCKED].get(link_id)
+    return found
 
 
 def claim(session, item: Item, calendar_id: str) -> None:
@@ -130,9 +141,10 @@ def record_problem(session, item: Item, message: str, *, failed: bool = False) -
     return link.attempts
 
 
-def mark_changed(session, appointment_id: int, user_id: int) -> tuple[CalendarEventLink, bool]:
-    """Mark the appointment's link pending (creating it); return it and whether it just became stale."""
-    link = session.scalars(select(CalendarEventLink).where(
+def mark_changed(session, appointment_id: int, user_id: int, new: bool = False) -> tuple[CalendarEventLink, bool]:
+    """Mark the appointment's link pending (creating it; a ``new`` appointment has none yet);
+    return it and whether it just became stale."""
+    link = None if new else session.scalars(select(CalendarEventLink).where(
         CalendarEventLink.appointment_id == appointment_id, CalendarEventLink.user_id == user_id)).first()
     if link is None:
         link = CalendarEventLink(appointment_id=appointment_id, user_id=user_id, sync_status="pending",

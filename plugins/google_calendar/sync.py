@@ -191,14 +191,14 @@ class Run:
 
     def round(self, items: list[Item], calendar_id: str):
         """Send the calls ``items`` need (and their follow-ups); settle what needs no call."""
-        ops = []
-        with self.db.session_scope() as session:
-            for item in items:
-                op = first_op(item, calendar_id)
-                if op is None:
+        ops = [op for op in (first_op(item, calendar_id) for item in items) if op is not None]
+        calling = {op.item.link_id for op in ops}
+        nothing_to_say = [item for item in items if item.link_id not in calling]
+        if nothing_to_say:
+            with self.db.session_scope() as session:
+                links.lock(session, [item.link_id for item in nothing_to_say])
+                for item in nothing_to_say:
                     links.record_done(session, item, item.calendar_id, calendar_id, deleted=True)
-                else:
-                    ops.append(op)
         retry_in = None
         while ops:
             now = self.target()
@@ -225,9 +225,11 @@ class Run:
 
     def send(self, ops: list[Op], calendar_id: str):
         """Make the calls; record results; return (follow-up ops, STOPPED | seconds to back off | None)."""
-        with self.db.session_scope() as session:
-            for op in ops:
-                if op.kind == "insert":
+        inserts = [op for op in ops if op.kind == "insert"]
+        if inserts:
+            with self.db.session_scope() as session:
+                links.lock(session, [op.item.link_id for op in inserts])
+                for op in inserts:
                     links.claim(session, op.item, op.calendar_id)
         try:
             results = self.caller().run([op.request(self.caller()) for op in ops])
@@ -240,6 +242,7 @@ class Run:
                 return [], self.problems(session, [op.item for op in ops], message)
         follow_ups, retry_in, missing = [], None, []
         with self.db.session_scope() as session:
+            links.lock(session, [op.item.link_id for op in ops])
             for op, (response, error) in zip(ops, results, strict=True):
                 status = error.resp.status if error is not None else None
                 if error is None or (op.kind in ("delete", "move") and status in GONE):
@@ -311,7 +314,8 @@ class Run:
 def handle_event(event, session) -> None:
     """Mark links stale and enqueue sync for appointment changes and for connection changes."""
     if event.name.startswith("appointment."):
-        link, became_stale = links.mark_changed(session, event.data["appointment_id"], event.user_id)
+        link, became_stale = links.mark_changed(session, event.data["appointment_id"], event.user_id,
+                                                new=event.name == "appointment.created")
         if became_stale:  # one waiting job per user is enough: its run syncs every stale link
             enqueue_after_commit(session, sync_link, link.id, coalesce=coalesce_key(event.user_id))
         return
