@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import unquote_plus
 
 from .http import (
-    FakeServer,
+    OAuthProviderFake,
     Request,
     Response,
     json_response,
@@ -60,12 +60,15 @@ class _Grant:
     refresh: str | None = None
 
 
-class FakeCalendly(FakeServer):
+class FakeCalendly(OAuthProviderFake):
     """Fake Calendly with one user and a few scheduled events.
 
     ``access_token_ttl`` (seconds, default 7200) and ``refresh_latency`` (seconds a refresh
     takes, to widen race windows) may be set; ``refresh_count`` counts refresh grants.
     """
+
+    ENV_PREFIX = "CALENDLY"
+    ENDPOINTS = {'AUTH_URI': '/oauth/authorize', 'TOKEN_URI': '/oauth/token', 'REVOKE_URI': '/oauth/revoke', 'API_ROOT': '/'}
 
     def __init__(self, client_id: str = "calendly-client", client_secret: str = "calendly-secret"):
         super().__init__()
@@ -82,7 +85,6 @@ class FakeCalendly(FakeServer):
                        self._event("Demo", soon + timedelta(days=1), {"type": "physical", "location": "HQ"}),
                        self._event("Old sync", soon - timedelta(days=3), {"type": "google_conference"}),
                        self._event("Dropped", soon + timedelta(days=4), {}, status="canceled")]
-        self._deny_next = False
         self._codes: dict[str, dict] = {}
         self._grants: list[_Grant] = []
         self._used_refresh: dict[str, _Grant] = {}
@@ -99,17 +101,6 @@ class FakeCalendly(FakeServer):
                 "event_memberships": [{"user": f"{API}/users/AAAA1111"}]}
 
     # ----------------------------------------------------------------- test helpers
-
-    def env(self) -> dict[str, str]:
-        """Environment pointing the platform at this fake."""
-        return {"CALENDLY_CLIENT_ID": self.client_id, "CALENDLY_CLIENT_SECRET": self.client_secret,
-                "CALENDLY_AUTH_URI": f"{self.url}/oauth/authorize", "CALENDLY_TOKEN_URI": f"{self.url}/oauth/token",
-                "CALENDLY_REVOKE_URI": f"{self.url}/oauth/revoke", "CALENDLY_API_ROOT": f"{self.url}/"}
-
-    def deny_next(self) -> None:
-        """Make the next consent end with ``error=access_denied``."""
-        with self.lock:
-            self._deny_next = True
 
     def live_refresh_tokens(self) -> list[str]:
         """The refresh tokens that would still work."""
@@ -136,8 +127,7 @@ class FakeCalendly(FakeServer):
             return text_response("invalid client_id or response_type", 400)
         if not params.get("redirect_uri") or params.get("code_challenge_method", "S256") != "S256":
             return text_response("invalid redirect_uri or code_challenge_method", 400)
-        if self._deny_next:
-            self._deny_next = False
+        if self.consent_denied():
             return redirect(params["redirect_uri"], {"error": "access_denied", "state": params.get("state", "")})
         code = secrets.token_hex(32)
         self._codes[code] = params

@@ -38,7 +38,7 @@ from urllib.parse import parse_qs, unquote, unquote_plus, urlsplit
 import googleapiclient
 
 from .http import (
-    FakeServer,
+    OAuthProviderFake,
     Request,
     Response,
     json_response,
@@ -245,7 +245,7 @@ def _calendar_method(method_id: str) -> Callable[[Callable], Callable]:
     return decorate
 
 
-class FakeGoogle(FakeServer):
+class FakeGoogle(OAuthProviderFake):
     """Fake Google OAuth 2.0 server + Calendar API v3 for one OAuth client.
 
     Attributes tests may set: ``issuer`` (the ``iss`` sent back by authorize),
@@ -274,7 +274,6 @@ class FakeGoogle(FakeServer):
         self._calendar_calls = 0
         self._accounts: dict[str, _Account] = {}
         self._consent_email: str | None = None
-        self._deny_next = False
         self._granted_scopes_next: list[str] | None = None
         self._codes: dict[str, _Code] = {}
         self._grants: list[_Grant] = []
@@ -329,11 +328,6 @@ class FakeGoogle(FakeServer):
             if email not in self._accounts:
                 raise KeyError(f"unknown account {email!r}: call add_account() first")
             self._consent_email = email
-
-    def deny_next(self) -> None:
-        """Make the next authorization end with ``error=access_denied``."""
-        with self.lock:
-            self._deny_next = True
 
     def grant_scopes_next(self, scopes: Sequence[str]) -> None:
         """Make the next consent grant only the requested scopes that are in ``scopes``."""
@@ -401,8 +395,7 @@ class FakeGoogle(FakeServer):
         if problem:
             return text_response(f"Error 400: invalid_request\n\n{problem}", 400)
         redirect_uri, state = params["redirect_uri"], params["state"]
-        if self._deny_next:
-            self._deny_next = False
+        if self.consent_denied():
             return redirect(redirect_uri, {"error": "access_denied", "state": state})
         email = self._consent_email or next(iter(self._accounts))
         scopes = params["scope"].split()

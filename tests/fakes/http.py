@@ -286,3 +286,35 @@ class FakeServer:
             response = json_response(injection.body, injection.status)
         response.headers.update(injection.headers or {})
         return response
+
+
+class OAuthProviderFake(FakeServer):
+    """A fake provider with an OAuth consent screen: what the OAuth fakes share.
+
+    Subclasses set ``ENV_PREFIX`` (``SLACK``…) and ``ENDPOINTS`` (``AUTH_URI``, ``TOKEN_URI``,
+    ``REVOKE_URI``, ``API_ROOT`` → path on this server) and have ``client_id`` and
+    ``client_secret``; their authorize route asks :meth:`consent_denied` first.
+    """
+
+    ENV_PREFIX = ""
+    ENDPOINTS: dict[str, str] = {}
+
+    def __init__(self, latency: float = 0.0) -> None:
+        super().__init__(latency=latency)
+        self._deny_next = False
+
+    def env(self) -> dict[str, str]:
+        """Environment pointing the platform at this fake (client credentials included)."""
+        prefix = self.ENV_PREFIX
+        return {f"{prefix}_CLIENT_ID": self.client_id, f"{prefix}_CLIENT_SECRET": self.client_secret,
+                **{f"{prefix}_{name}": f"{self.url}{path}" for name, path in self.ENDPOINTS.items()}}
+
+    def deny_next(self) -> None:
+        """Make the next consent end with ``error=access_denied``."""
+        with self.lock:
+            self._deny_next = True
+
+    def consent_denied(self) -> bool:
+        """Whether this consent is the one :meth:`deny_next` asked to deny (then forgotten)."""
+        denied, self._deny_next = self._deny_next, False
+        return denied

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from urllib.parse import unquote_plus
 
 from .http import (
-    FakeServer,
+    OAuthProviderFake,
     Request,
     Response,
     json_response,
@@ -46,11 +46,14 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-class FakeNotion(FakeServer):
+class FakeNotion(OAuthProviderFake):
     """Fake Notion for one public integration, with a workspace of pages shared with it.
 
     Read ``created`` (pages made through the API), ``refresh_count``, ``revoked``.
     """
+
+    ENV_PREFIX = "NOTION"
+    ENDPOINTS = {'AUTH_URI': '/v1/oauth/authorize', 'TOKEN_URI': '/v1/oauth/token', 'REVOKE_URI': '/v1/oauth/revoke', 'API_ROOT': '/'}
 
     def __init__(self, client_id: str = "notion-client", client_secret: str = "notion-secret"):
         super().__init__()
@@ -60,7 +63,6 @@ class FakeNotion(FakeServer):
         self.revoked: list[str] = []
         self.created: list[dict] = []
         self.pages: dict[str, dict] = {}
-        self._deny_next = False
         self._codes: dict[str, str] = {}
         self._access: set[str] = set()
         self._refresh: set[str] = set()
@@ -68,12 +70,6 @@ class FakeNotion(FakeServer):
             self.add_page(title)
 
     # ----------------------------------------------------------------- test helpers
-
-    def env(self) -> dict[str, str]:
-        """Environment pointing the platform at this fake."""
-        return {"NOTION_CLIENT_ID": self.client_id, "NOTION_CLIENT_SECRET": self.client_secret,
-                "NOTION_AUTH_URI": f"{self.url}/v1/oauth/authorize", "NOTION_TOKEN_URI": f"{self.url}/v1/oauth/token",
-                "NOTION_REVOKE_URI": f"{self.url}/v1/oauth/revoke", "NOTION_API_ROOT": f"{self.url}/"}
 
     def add_page(self, title: str, parent: dict | None = None) -> dict:
         """Share a page titled ``title`` with the integration; return it."""
@@ -86,11 +82,6 @@ class FakeNotion(FakeServer):
                         {"type": "text", "text": {"content": title, "link": None}, "plain_text": title}]}}}
             self.pages[page_id] = page
             return page
-
-    def deny_next(self) -> None:
-        """Make the next consent end with ``error=access_denied``."""
-        with self.lock:
-            self._deny_next = True
 
     def invalidate_access_tokens(self) -> None:
         """Make every access token issued so far refused (as after Notion rotates them)."""
@@ -113,8 +104,7 @@ class FakeNotion(FakeServer):
             return text_response("Invalid client_id or response_type", 400)
         if params.get("owner") != "user" or not params.get("redirect_uri"):
             return text_response("owner=user and redirect_uri are required", 400)
-        if self._deny_next:
-            self._deny_next = False
+        if self.consent_denied():
             return redirect(params["redirect_uri"], {"error": "access_denied", "state": params.get("state", "")})
         code = secrets.token_hex(16)
         self._codes[code] = params["redirect_uri"]

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qs, unquote_plus
 
 from .http import (
-    FakeServer,
+    OAuthProviderFake,
     Request,
     Response,
     json_response,
@@ -58,12 +58,15 @@ class SlackError(Exception):
         self.code, self.status, self.extra = code, status, extra
 
 
-class FakeSlack(FakeServer):
+class FakeSlack(OAuthProviderFake):
     """Fake Slack for one app (``client_id``/``client_secret``) installed in one workspace.
 
     Set ``rotation = True`` for token rotation (12-hour tokens and single-use refresh tokens).
     Read ``posted`` (messages posted), ``refresh_count`` and ``authorize_params``.
     """
+
+    ENV_PREFIX = "SLACK"
+    ENDPOINTS = {'AUTH_URI': '/oauth/v2/authorize', 'TOKEN_URI': '/api/oauth.v2.access', 'REVOKE_URI': '/api/auth.revoke', 'API_ROOT': '/api/'}
 
     def __init__(self, client_id: str = "slack-client", client_secret: str = "slack-secret"):
         super().__init__()
@@ -80,24 +83,12 @@ class FakeSlack(FakeServer):
             "C0OLDSTUF": {"id": "C0OLDSTUF", "name": "old-stuff", "is_member": True, "is_archived": True,
                           "topic": {"value": ""}, "num_members": 2},
         }
-        self._deny_next = False
         self._codes: dict[str, dict] = {}
         self._installs: list[_Install] = []
         self._refresh_tokens: dict[str, _Install] = {}
         self._used_refresh_tokens: set[str] = set()
 
     # ----------------------------------------------------------------- test helpers
-
-    def env(self) -> dict[str, str]:
-        """Environment pointing the platform at this fake."""
-        return {"SLACK_CLIENT_ID": self.client_id, "SLACK_CLIENT_SECRET": self.client_secret,
-                "SLACK_AUTH_URI": f"{self.url}/oauth/v2/authorize", "SLACK_TOKEN_URI": f"{self.url}/api/oauth.v2.access",
-                "SLACK_REVOKE_URI": f"{self.url}/api/auth.revoke", "SLACK_API_ROOT": f"{self.url}/api/"}
-
-    def deny_next(self) -> None:
-        """Make the next consent end with ``error=access_denied``."""
-        with self.lock:
-            self._deny_next = True
 
     def expire_tokens(self) -> None:
         """Make every rotating access token issued so far expired."""
@@ -134,8 +125,7 @@ class FakeSlack(FakeServer):
             return text_response("Missing redirect_uri or scope", 400)
         if params.get("code_challenge") and params.get("code_challenge_method") != "S256":
             return text_response("Unsupported code_challenge_method", 400)
-        if self._deny_next:
-            self._deny_next = False
+        if self.consent_denied():
             return redirect(params["redirect_uri"], {"error": "access_denied", "state": params.get("state", "")})
         code = f"{secrets.randbelow(10**12)}.{secrets.token_hex(16)}"
         self._codes[code] = params
