@@ -68,11 +68,11 @@ class FakeCalendly(OAuthProviderFake):
     """
 
     ENV_PREFIX = "CALENDLY"
-    ENDPOINTS = {'AUTH_URI': '/oauth/authorize', 'TOKEN_URI': '/oauth/token', 'REVOKE_URI': '/oauth/revoke', 'API_ROOT': '/'}
+    ENDPOINTS = {"AUTH_URI": "/oauth/authorize", "TOKEN_URI": "/oauth/token",
+                 "REVOKE_URI": "/oauth/revoke", "API_ROOT": "/"}
 
     def __init__(self, client_id: str = "calendly-client", client_secret: str = "calendly-secret"):
-        super().__init__()
-        self.client_id, self.client_secret = client_id, client_secret
+        super().__init__(client_id, client_secret)
         self.access_token_ttl = 7200
         self.refresh_latency = 0.0
         self.refresh_count = 0

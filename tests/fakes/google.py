@@ -259,9 +259,7 @@ class FakeGoogle(OAuthProviderFake):
     """
 
     def __init__(self, client_id: str = "test-client", client_secret: str = "test-secret", *, latency: float = 0.0):
-        super().__init__(latency=latency)
-        self.client_id = client_id
-        self.client_secret = client_secret
+        super().__init__(client_id, client_secret, latency=latency)
         self.issuer = "https://accounts.google.com"
         self.access_token_ttl = 3599
         self.refresh_token_limit = 100

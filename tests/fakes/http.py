@@ -292,15 +292,16 @@ class OAuthProviderFake(FakeServer):
     """A fake provider with an OAuth consent screen: what the OAuth fakes share.
 
     Subclasses set ``ENV_PREFIX`` (``SLACK``…) and ``ENDPOINTS`` (``AUTH_URI``, ``TOKEN_URI``,
-    ``REVOKE_URI``, ``API_ROOT`` → path on this server) and have ``client_id`` and
-    ``client_secret``; their authorize route asks :meth:`consent_denied` first.
+    ``REVOKE_URI``, ``API_ROOT`` → path on this server); their authorize route asks
+    :meth:`consent_denied` first.
     """
 
     ENV_PREFIX = ""
     ENDPOINTS: dict[str, str] = {}
 
-    def __init__(self, latency: float = 0.0) -> None:
+    def __init__(self, client_id: str, client_secret: str, latency: float = 0.0) -> None:
         super().__init__(latency=latency)
+        self.client_id, self.client_secret = client_id, client_secret
         self._deny_next = False
 
     def env(self) -> dict[str, str]:

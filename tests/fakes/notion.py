@@ -53,11 +53,11 @@ class FakeNotion(OAuthProviderFake):
     """
 
     ENV_PREFIX = "NOTION"
-    ENDPOINTS = {'AUTH_URI': '/v1/oauth/authorize', 'TOKEN_URI': '/v1/oauth/token', 'REVOKE_URI': '/v1/oauth/revoke', 'API_ROOT': '/'}
+    ENDPOINTS = {"AUTH_URI": "/v1/oauth/authorize", "TOKEN_URI": "/v1/oauth/token",
+                 "REVOKE_URI": "/v1/oauth/revoke", "API_ROOT": "/"}
 
     def __init__(self, client_id: str = "notion-client", client_secret: str = "notion-secret"):
-        super().__init__()
-        self.client_id, self.client_secret = client_id, client_secret
+        super().__init__(client_id, client_secret)
         self.issue_refresh_tokens = True
         self.refresh_count = 0
         self.revoked: list[str] = []

@@ -66,11 +66,11 @@ class FakeSlack(OAuthProviderFake):
     """
 
     ENV_PREFIX = "SLACK"
-    ENDPOINTS = {'AUTH_URI': '/oauth/v2/authorize', 'TOKEN_URI': '/api/oauth.v2.access', 'REVOKE_URI': '/api/auth.revoke', 'API_ROOT': '/api/'}
+    ENDPOINTS = {"AUTH_URI": "/oauth/v2/authorize", "TOKEN_URI": "/api/oauth.v2.access",
+                 "REVOKE_URI": "/api/auth.revoke", "API_ROOT": "/api/"}
 
     def __init__(self, client_id: str = "slack-client", client_secret: str = "slack-secret"):
-        super().__init__()
-        self.client_id, self.client_secret = client_id, client_secret
+        super().__init__(client_id, client_secret)
         self.rotation = False
         self.refresh_count = 0
         self.posted: list[dict] = []
