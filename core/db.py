@@ -16,7 +16,9 @@ class Database:
 
     def __init__(self, url: str):
         self.url = url
-        options = {"future": True, "pool_pre_ping": True}
+        # A server connection can go stale (restart, idle timeout): test it before each use.
+        # A SQLite file cannot, and the ping would cost a statement per transaction.
+        options = {"future": True, "pool_pre_ping": not url.startswith("sqlite")}
         if url.startswith("sqlite"):
             Path(url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True) if "///" in url else None
             options["connect_args"] = {"timeout": 30, "check_same_thread": False}

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, insert, or_, select
 
 from core.connections import settings_of
 from core.models import Appointment, CalendarEventLink, UserConnector, utcnow
@@ -22,6 +22,8 @@ CALLABLE_STATUS = "active"
 STALE = and_(CalendarEventLink.sync_status != "failed",
              or_(CalendarEventLink.sync_status == "pending", CalendarEventLink.synced_version < Appointment.version))
 BEHIND = CalendarEventLink.synced_version < Appointment.version
+#: A new appointment's link, pending: built once, executed with the ids as parameters.
+_INSERT_PENDING = insert(CalendarEventLink.__table__).values(sync_status="pending", synced_version=0, attempts=0)
 
 
 @dataclass(frozen=True)
@@ -141,20 +143,22 @@ def record_problem(session, item: Item, message: str, *, failed: bool = False) -
     return link.attempts
 
 
-def mark_changed(session, appointment_id: int, user_id: int, new: bool = False) -> tuple[CalendarEventLink, bool]:
+def mark_changed(session, appointment_id: int, user_id: int, new: bool = False) -> tuple[int, bool]:
     """Mark the appointment's link pending (creating it; a ``new`` appointment has none yet);
-    return it and whether it just became stale."""
+    return its id and whether it just became stale.
+
+    A new link is one Core ``INSERT`` on the session's connection rather than an ORM flush:
+    it is on the write path of every appointment created, and nothing in the transaction
+    holds the link as an object."""
     link = None if new else session.scalars(select(CalendarEventLink).where(
         CalendarEventLink.appointment_id == appointment_id, CalendarEventLink.user_id == user_id)).first()
     if link is None:
-        link = CalendarEventLink(appointment_id=appointment_id, user_id=user_id, sync_status="pending",
-                                 synced_version=0, attempts=0)
-        session.add(link)
-        session.flush()
-        return link, True
+        inserted = session.connection().execute(_INSERT_PENDING, {"appointment_id": appointment_id,
+                                                                   "user_id": user_id})
+        return inserted.inserted_primary_key[0], True
     was_stale = link.sync_status == "pending"
     link.sync_status, link.attempts = "pending", 0
-    return link, not was_stale
+    return link.id, not was_stale
 
 
 def mark_calendar_switched(session, user_id: int) -> int:

@@ -314,10 +314,10 @@ class Run:
 def handle_event(event, session) -> None:
     """Mark links stale and enqueue sync for appointment changes and for connection changes."""
     if event.name.startswith("appointment."):
-        link, became_stale = links.mark_changed(session, event.data["appointment_id"], event.user_id,
+        link_id, became_stale = links.mark_changed(session, event.data["appointment_id"], event.user_id,
                                                 new=event.name == "appointment.created")
         if became_stale:  # one waiting job per user is enough: its run syncs every stale link
-            enqueue_after_commit(session, sync_link, link.id, coalesce=coalesce_key(event.user_id))
+            enqueue_after_commit(session, sync_link, link_id, coalesce=coalesce_key(event.user_id))
         return
     if event.data.get("connector") != links.KEY:
         return
