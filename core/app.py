@@ -84,11 +84,11 @@ def _check_production_clients(config, registry) -> None:
     if not config.is_production:
         return
     from core.config import ConfigError
-    from core.oauth.provider import resolve
+    from core.connections import missing_variables
 
     for spec in registry.connectors.values():
         if spec.kind == "oauth2" and spec.provider == "google":
-            missing = resolve(spec, config).missing_variables
+            missing = missing_variables(spec, config)
             if missing:
                 raise ConfigError(f"{spec.key} is enabled but {', '.join(missing)} is not set "
                                   f"(or disable it with CONNECTORS_DISABLED={spec.key})")

@@ -116,7 +116,10 @@ def _revoke_at_provider(provider, token) -> bool:
 
 def missing_variables(spec, config) -> list[str]:
     """The variables an operator must set before ``spec`` can connect (OAuth client id/secret)."""
-    return resolve(spec, config).missing_variables if spec.kind == "oauth2" else []
+    if spec.kind != "oauth2":
+        return []
+    prefix = spec.oauth.env_prefix
+    return [f"{prefix}_{name}" for name in ("CLIENT_ID", "CLIENT_SECRET") if not config.provider(prefix, name)]
 
 
 def user_status(spec, link, config) -> str:

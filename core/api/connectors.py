@@ -85,9 +85,9 @@ def start_oauth(key: str, return_to: str | None):
     if spec.kind != "oauth2":
         abort(400, message=f"{spec.name} is connected with POST /api/v1/connectors/{key}/config, not OAuth.")
     _, _, cipher, config = services()
-    provider = resolve(spec, config)
-    if provider.missing_variables:
-        abort(503, message=f"{spec.name} is not configured: set {', '.join(provider.missing_variables)}.")
+    missing = connections.missing_variables(spec, config)
+    if missing:
+        abort(503, message=f"{spec.name} is not configured: set {', '.join(missing)}.")
     session = get_session()
     started = flow.start(session, cipher, config, spec, current_user().id,
                          request.cookies.get(flow.BROWSER_COOKIE), return_to)

@@ -96,6 +96,8 @@ def init_app(app, api) -> None:
     limiter = Limiter(_user_key, storage_uri=config.redis_url or "memory://", key_prefix="connectors",
                       strategy="fixed-window")
     limiter.limit(config.realtime_rate_limit)(blp)
+    # Only this blueprint is limited: every other request skips the limiter's lookups.
+    limiter.request_filter(lambda: request.blueprint != blp.name)
     limiter.init_app(app)
     app.extensions["connectors.limiter"] = limiter
     app.register_error_handler(RateLimitExceeded, _too_many)

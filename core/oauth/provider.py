@@ -25,12 +25,6 @@ class OAuthProvider:
     api_root: str | None
     spec: object
 
-    @property
-    def missing_variables(self) -> list[str]:
-        prefix = self.spec.env_prefix
-        return [f"{prefix}_{name}" for name, value in
-                (("CLIENT_ID", self.client_id), ("CLIENT_SECRET", self.client_secret)) if not value]
-
     def session(self, token: dict | None = None, **kwargs) -> OAuth2Session:
         """An authlib session for this provider, shaped by its spec.
 
