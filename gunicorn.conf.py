@@ -3,7 +3,10 @@ import multiprocessing
 import os
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
-workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
+# One process per core runs the Python (a process uses one core at a time); a few threads each
+# cover the waits on providers and the database. More processes or threads than that only add
+# contention for the CPUs and the GIL: see docs/performance.md, "Agent tools API throughput".
+workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count()))
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 worker_class = "gthread"
 timeout = 60

@@ -24,10 +24,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import http.client
-import re
 import json
 import multiprocessing
 import os
+import re
+import runpy
 import signal
 import statistics
 import subprocess
@@ -168,6 +169,12 @@ def serve(env: dict, port: int, workers: int, threads: int) -> subprocess.Popen:
     raise SystemExit(f"gunicorn did not start: {process.stderr.read().decode()[-2000:]}")
 
 
+def gunicorn_sizes(workers: int | None, threads: int | None) -> tuple[int, int]:
+    """``workers`` and ``threads`` where given, else the sizes ``gunicorn.conf.py`` picks here."""
+    config = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    return workers or config["workers"], threads or config["threads"]
+
+
 def main() -> None:
     """Parse the options, start gunicorn, measure each route and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -176,9 +183,10 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=1, help="unmeasured seconds before each measurement")
     parser.add_argument("--rounds", type=int, default=5, help="rounds over every route; medians are printed")
     parser.add_argument("--processes", type=int, default=2, help="load-generator processes")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() * 2 + 1, help="gunicorn workers")
-    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
+    parser.add_argument("--workers", type=int, help="gunicorn workers (default: as gunicorn.conf.py)")
+    parser.add_argument("--threads", type=int, help="gunicorn threads per worker (default: as gunicorn.conf.py)")
     args = parser.parse_args()
+    args.workers, args.threads = gunicorn_sizes(args.workers, args.threads)
     with tempfile.TemporaryDirectory() as tmp:
         env, tokens = prepare(Path(tmp), args.clients)
         port = free_port()
