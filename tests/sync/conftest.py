@@ -100,9 +100,9 @@ def sqlite_url(tmp_path) -> str:
 
 
 @pytest.fixture
-def worker_env(sqlite_url, fake_google, redis_url, tmp_path) -> dict:
-    """The environment of a platform in worker mode (RQ on the test Redis)."""
-    return platform_env(sqlite_url, fake_google, REDIS_URL=redis_url,
+def worker_env(database_url, fake_google, redis_url, tmp_path) -> dict:
+    """The environment of a platform in worker mode (RQ on the test Redis), on SQLite and PostgreSQL."""
+    return platform_env(database_url, fake_google, REDIS_URL=redis_url,
                         CONNECTORS_INSTANCE_PATH=str(tmp_path / "instance"))
 
 
