@@ -75,17 +75,16 @@ class Stack:
         return user
 
     def workers(self, count: int, queues: str = "connectors") -> subprocess.Popen:
-        """Start ``connectors worker --concurrency count`` on this stack."""
-        return subprocess.Popen([CONNECTORS, "worker", "--queues", queues, "--concurrency", str(count),
-                                 "--reconcile-every", "0"], env={**os.environ, **self.env},
-                                start_new_session=True, stdout=subprocess.DEVNULL)
-
-    def wait_for_workers(self, count: int) -> None:
-        """Block until ``count`` workers have registered with Redis (started and ready)."""
+        """Start ``connectors worker --concurrency count`` on this stack; return once all
+        ``count`` have registered with Redis (started and ready)."""
         from rq import Worker
 
+        process = subprocess.Popen([CONNECTORS, "worker", "--queues", queues, "--concurrency", str(count),
+                                    "--reconcile-every", "0"], env={**os.environ, **self.env},
+                                   start_new_session=True, stdout=subprocess.DEVNULL)
         while Worker.count(connection=self.app.extensions["connectors.redis"]) < count:
             time.sleep(0.05)
+        return process
 
     def close(self) -> None:
         """Stop the fake and release the database."""
@@ -189,7 +188,6 @@ def run_naive(stack: Stack, plan, workers: int) -> float:
         queue.enqueue("benchmarks.sync_throughput.naive_sync", stack.users[user_index].id, kind, serial, body,
                       result_ttl=0)
     process = stack.workers(workers, "naive")
-    stack.wait_for_workers(workers)
     started = time.monotonic()
     while stack.fake.calendar_calls < len(plan):
         if process.poll() is not None:
@@ -209,8 +207,6 @@ MODES = {"backlog": "backlog (every change committed, then the workers start and
 def run_ours(stack: Stack, plan, args, live: bool) -> dict:
     """Make the ``plan``'s changes and time until no link is stale; see :data:`MODES`."""
     process = stack.workers(args.workers) if live else None
-    if live:
-        stack.wait_for_workers(args.workers)
     calls_before = stack.fake.calendar_calls
     done = multiprocessing.Queue()
     submitter = multiprocessing.Process(target=submit, args=(stack.env, stack.users, plan, done))
@@ -220,7 +216,6 @@ def run_ours(stack: Stack, plan, args, live: bool) -> dict:
     submitted = finished - started
     if not live:
         process = stack.workers(args.workers)
-        stack.wait_for_workers(args.workers)
         started = time.monotonic()
     while (left := settled(stack)[0]):
         print(f"  {time.monotonic() - started:6.1f} s: {left} links to settle", file=sys.stderr, end="\r")
