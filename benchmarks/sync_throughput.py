@@ -82,14 +82,22 @@ class Stack:
         process = subprocess.Popen([CONNECTORS, "worker", "--queues", queues, "--concurrency", str(count),
                                     "--reconcile-every", "0"], env={**os.environ, **self.env},
                                    start_new_session=True, stdout=subprocess.DEVNULL)
-        while Worker.count(connection=self.app.extensions["connectors.redis"]) < count:
-            time.sleep(0.05)
+        redis = self.app.extensions["connectors.redis"]
+        wait_while_running(process, lambda: Worker.count(connection=redis) >= count, "starting")
         return process
 
     def close(self) -> None:
         """Stop the fake and release the database."""
         self.fake.stop()
         self.app.extensions["connectors.db"].engine.dispose()
+
+
+def wait_while_running(process: subprocess.Popen, done, what: str) -> None:
+    """Poll ``done()`` every 50 ms until it is true; fail if the workers ``process`` exits meanwhile."""
+    while not done():
+        if process.poll() is not None:
+            raise RuntimeError(f"the workers exited with status {process.returncode} ({what})")
+        time.sleep(0.05)
 
 
 def workload(changes: int, users: int, seed: int = 7) -> list[tuple]:
@@ -189,10 +197,7 @@ def run_naive(stack: Stack, plan, workers: int) -> float:
                       result_ttl=0)
     process = stack.workers(workers, "naive")
     started = time.monotonic()
-    while stack.fake.calendar_calls < len(plan):
-        if process.poll() is not None:
-            raise RuntimeError(f"the baseline's workers exited with status {process.returncode}")
-        time.sleep(0.05)
+    wait_while_running(process, lambda: stack.fake.calendar_calls >= len(plan), "the baseline")
     elapsed = time.monotonic() - started
     os.killpg(process.pid, signal.SIGTERM)
     process.wait()
@@ -217,9 +222,13 @@ def run_ours(stack: Stack, plan, args, live: bool) -> dict:
     if not live:
         process = stack.workers(args.workers)
         started = time.monotonic()
-    while (left := settled(stack)[0]):
+
+    def drained() -> bool:
+        left = settled(stack)[0]
         print(f"  {time.monotonic() - started:6.1f} s: {left} links to settle", file=sys.stderr, end="\r")
-        time.sleep(0.05)
+        return not left
+
+    wait_while_running(process, drained, "draining")
     drain = time.monotonic() - started
     os.killpg(process.pid, signal.SIGTERM)
     process.wait()

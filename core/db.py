@@ -16,16 +16,17 @@ class Database:
 
     def __init__(self, url: str):
         self.url = url
+        sqlite = url.startswith("sqlite")
         # A server connection can go stale (restart, idle timeout): test it before each use.
         # A SQLite file cannot, and the ping would cost a statement per transaction.
-        options = {"future": True, "pool_pre_ping": not url.startswith("sqlite")}
-        if url.startswith("sqlite"):
+        options = {"future": True, "pool_pre_ping": not sqlite}
+        if sqlite:
             Path(url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True) if "///" in url else None
             options["connect_args"] = {"timeout": 30, "check_same_thread": False}
         else:
             options.update(pool_size=10, max_overflow=20)
         self.engine = create_engine(url, **options)
-        if url.startswith("sqlite"):
+        if sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
 
