@@ -30,15 +30,17 @@ def test_valid_token(tmp_path):
     assert TokenVerifier(_config(tmp_path)).verify(_encode(_claims()))["sub"] == "u1"
 
 
-@pytest.mark.parametrize("claims, match", [
-    (_claims(exp=int(time.time()) - 120), "exp"),
-    ({"sub": "u1", "org_id": "o1"}, "exp"),
-    (_claims(nbf=int(time.time()) + 600), "not yet valid"),
-    (_claims(org_id=None), "org_id"),
-    (_claims(sub=""), "sub"),
-])
-def test_bad_claims_refused(tmp_path, claims, match):
-    claims = {k: v for k, v in claims.items() if v is not None}
+# Claims are made when the test runs, not when it is collected: a suite that takes longer
+# than a token's 60 s would otherwise see every one of them expired.
+@pytest.mark.parametrize("make_claims, match", [
+    (lambda: _claims(exp=int(time.time()) - 120), "exp"),
+    (lambda: {"sub": "u1", "org_id": "o1"}, "exp"),
+    (lambda: _claims(nbf=int(time.time()) + 600), "not yet valid"),
+    (lambda: _claims(org_id=None), "org_id"),
+    (lambda: _claims(sub=""), "sub"),
+], ids=["expired", "no-exp", "not-yet-valid", "no-org", "empty-sub"])
+def test_bad_claims_refused(tmp_path, make_claims, match):
+    claims = {k: v for k, v in make_claims().items() if v is not None}
     with pytest.raises(AuthError, match=match):
         TokenVerifier(_config(tmp_path)).verify(_encode(claims))
 
