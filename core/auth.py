@@ -6,6 +6,7 @@ import hashlib
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import requests
@@ -16,6 +17,7 @@ from joserfc.jwk import ECKey, KeySet, OctKey, RSAKey
 from joserfc.jwt import JWTClaimsRegistry
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from core.models import User
 
@@ -191,11 +193,13 @@ class UserDirectory:
         self.max_size = max_size
         self._ids: dict[tuple[str, str], int] = {}
 
-    def user(self, session, org_id: str, external_id: str) -> CurrentUser:
-        """The user named by ``org_id`` and ``external_id``."""
+    def user(self, open_session: Callable[[], Session], org_id: str, external_id: str) -> CurrentUser:
+        """The user named by ``org_id`` and ``external_id``; ``open_session()`` is called only to
+        read (or create) a user not seen yet."""
         key = (org_id, external_id)
         user_id = self._ids.get(key)
         if user_id is None:
+            session = open_session()
             user_id = user_for_claims(session, org_id, external_id).id
             session.rollback()  # end the read transaction: no connection is held during the view
             if len(self._ids) >= self.max_size:
@@ -204,15 +208,16 @@ class UserDirectory:
         return CurrentUser(id=user_id, org_id=org_id, external_id=external_id)
 
 
-def authenticate(session) -> CurrentUser:
-    """Authenticate the current request and remember the user in ``g.user``."""
+def authenticate(open_session: Callable[[], Session]) -> CurrentUser:
+    """Authenticate the current request and remember the user in ``g.user`` (``open_session``
+    gives the request's database session, needed only for a user not seen yet)."""
     token = token_from_request()
     if not token:
         raise AuthError("Sign in: send 'Authorization: Bearer <session token>'")
     verifier: TokenVerifier = current_app.extensions["connectors.verifier"]
     claims = verifier.verify(token)
     directory: UserDirectory = current_app.extensions["connectors.users"]
-    g.user = directory.user(session, str(claims[verifier.config.jwt_org_claim]), claims["sub"])
+    g.user = directory.user(open_session, str(claims[verifier.config.jwt_org_claim]), claims["sub"])
     return g.user
 
 

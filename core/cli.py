@@ -89,12 +89,12 @@ def tools_command(user, org, locale):
     if not user:
         click.echo(json.dumps([tool.schema for tool in _ext("tools").every()], indent=2, ensure_ascii=False))
         return
+    from core.db import get_session
     from voice_tools.dispatcher import ToolCall
     from voice_tools.session import agent_setup
 
-    with _ext("db").session_scope() as session:
-        call = ToolCall(current_app.extensions, session, _ext("users").user(session, org, user))
-        click.echo(json.dumps(agent_setup(call, locale), indent=2, ensure_ascii=False))
+    call = ToolCall(current_app.extensions, get_session, _ext("users").user(get_session, org, user))
+    click.echo(json.dumps(agent_setup(call, locale), indent=2, ensure_ascii=False))
 
 
 @main.command("mcp")

@@ -19,6 +19,7 @@ from mcp.server.auth.provider import AccessToken
 from mcp.server.auth.settings import AuthSettings
 
 from core.auth import AuthError
+from core.db import get_session
 from core.errors import ConnectorError
 from voice_tools.dispatcher import ToolCall, invoke, offered
 
@@ -49,14 +50,10 @@ def as_user(app, token: str | None, work: Callable[[ToolCall], object]):
         raise AuthError("Sign in: pass a session token")
     verifier = app.extensions["connectors.verifier"]
     claims = verifier.verify(token)
-    with app.app_context():
-        session = app.extensions["connectors.db"].sessionmaker()
-        try:
-            user = app.extensions["connectors.users"].user(session, str(claims[verifier.config.jwt_org_claim]),
-                                                           claims["sub"])
-            return work(ToolCall(app.extensions, session, user))
-        finally:
-            session.close()
+    with app.app_context():  # its teardown closes the session, if one was opened
+        user = app.extensions["connectors.users"].user(get_session, str(claims[verifier.config.jwt_org_claim]),
+                                                       claims["sub"])
+        return work(ToolCall(app.extensions, get_session, user))
 
 
 def build_server(app, token_of: Callable[[], str | None]) -> Server:

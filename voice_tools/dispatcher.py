@@ -10,7 +10,7 @@ A result is ``{"ok": true, "result": …}`` or ``{"ok": false, "error": {"code",
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -37,11 +37,17 @@ _LINKS = select(UserConnector.connector_code, UserConnector.status, UserConnecto
 
 @dataclass
 class ToolCall:
-    """One user's call context: the app's extensions, a database session, the user."""
+    """One user's call context: the app's extensions, the user, and ``open_session`` that gives
+    a database session (called only by a tool that needs one)."""
 
     ext: Mapping
-    session: Any
+    open_session: Callable[[], Any]
     user: Any
+
+    @cached_property
+    def session(self):
+        """The database session of this call."""
+        return self.open_session()
 
     @property
     def registry(self):

@@ -39,7 +39,7 @@ def _require_session():
     if not path.startswith("/api/") or request.method == "OPTIONS" or path.endswith(PUBLIC_SUFFIXES):
         return None
     try:
-        authenticate(get_session())
+        authenticate(get_session)
     except AuthError as exc:
         abort(401, message=str(exc), headers={"WWW-Authenticate": 'Bearer realm="connectors"'})
     return None

@@ -34,7 +34,7 @@ class ToolResultSchema(Schema):
 
 def tool_call() -> ToolCall:
     """The signed-in user's :class:`ToolCall` for this request."""
-    return ToolCall(current_app.extensions, get_session(), current_user())
+    return ToolCall(current_app.extensions, get_session, current_user())
 
 
 def request_locale(explicit: str | None = None) -> str:

@@ -60,6 +60,8 @@ def test_rate_limited_per_user_with_retry_after(start_platform, tools_env, fake_
     assert limited.json()["errors"] == {"reason": "rate_limited", "retry_after": int(limited.headers["Retry-After"])}
     assert second.post(p.api(SECRET)).status_code == 200
     assert len(fake_openai.client_secrets) == 3
+    # The limit is the client-secret route's own: the limited user's other calls go on.
+    assert [first.get(p.api("/api/v1/tools")).status_code for _ in range(3)] == [200] * 3
 
 
 @pytest.mark.parametrize("extra, status, message", [
