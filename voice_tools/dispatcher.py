@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, select
 
@@ -28,11 +28,17 @@ log = logging.getLogger(__name__)
 USABLE = ("active", "error")
 #: Error detail keys passed on to the model.
 DETAILS = ("field", "retry_after")
-#: One user's connections; built once (SQLAlchemy caches its compiled form). Read with Core on
-#: a pooled connection of its own, not through the ORM session: it is the only query of the
-#: tools routes, and the ORM's unit of work would cost four times the query itself.
+#: One user's connections: the only query of the tools routes, so it is prepared once
+#: (:class:`core.db.PreparedQuery`) rather than run through the ORM or a Core ``Result``.
 _LINKS = select(UserConnector.connector_code, UserConnector.status, UserConnector.account_label).where(
     UserConnector.user_id == bindparam("user_id"))
+
+
+class Link(NamedTuple):
+    """A user's connection to one connector, as the tools see it."""
+
+    status: str
+    account_label: str | None
 
 
 @dataclass
@@ -63,13 +69,11 @@ class ToolCall:
 
     @cached_property
     def _links(self) -> dict:
-        with self.ext["connectors.db"].engine.connect() as connection:
-            rows = connection.execute(_LINKS, {"user_id": self.user.id}).all()
-        return {row.connector_code: row for row in rows if self.registry.connector(row.connector_code)}
+        rows = self.ext["connectors.db"].prepared(_LINKS).rows(user_id=self.user.id)
+        return {row[0]: Link(*row[1:]) for row in rows if self.registry.connector(row[0])}
 
     def links(self) -> dict:
-        """This user's connections to installed connectors, by key: rows of ``status`` and
-        ``account_label`` (read once)."""
+        """This user's connections to installed connectors: a :class:`Link` by key (read once)."""
         return self._links
 
     def active_keys(self) -> set[str]:
