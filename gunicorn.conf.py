@@ -13,3 +13,5 @@ timeout = 60
 accesslog = "-"
 # Path only (%(U)s), never the query string: OAuth callbacks carry codes and states there.
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
+# Same lines as gunicorn's logger, without building every header and environ atom per request.
+logger_class = "core.accesslog.AccessLogger"
