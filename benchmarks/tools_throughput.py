@@ -16,8 +16,9 @@ Which gunicorn worker accepts which keep-alive connection is luck, and it change
 measurement by tens of per cent, so the routes are measured in turn over several rounds
 (new connections each time, after a warm-up) and each figure is the median over the rounds.
 Printed per route: requests per second, p50 and p99 latency, throughput as a share of the
-bare route's, and the spread between the busiest and the least served client (requests made
-by one over the other: 1.0x is perfectly fair).
+bare route's, the spread between the busiest and the least served client (requests made
+by one over the other: 1.0x is perfectly fair), and the CPU time the gunicorn workers spent
+per request (user + system, from /proc: steadier than the throughput on a shared machine).
 """
 from __future__ import annotations
 
@@ -127,8 +128,35 @@ def _load(port, route, tokens, seconds, queue):
     queue.put((latencies, errors, counts))
 
 
-def measure(port: int, route, tokens: list[str], seconds: float, processes: int) -> dict:
-    """Run ``len(tokens)`` clients against ``route`` for ``seconds``; requests/s and latencies."""
+def worker_pids(master: int, expected: int) -> list[int]:
+    """The ``expected`` processes whose parent is ``master`` (gunicorn's workers), from /proc."""
+    deadline = time.monotonic() + 10
+    while True:
+        pids = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == master:
+                    pids.append(int(stat.parent.name))
+            except (OSError, IndexError, ValueError):
+                continue  # a process that ended meanwhile
+        if len(pids) == expected or time.monotonic() > deadline:
+            return pids
+        time.sleep(0.1)
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User plus system CPU time ``pids`` have used so far."""
+    ticks = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def measure(port: int, route, tokens: list[str], seconds: float, processes: int, server: list[int] = ()) -> dict:
+    """Run ``len(tokens)`` clients against ``route`` for ``seconds``; requests/s, latencies, and
+    the CPU time the ``server`` processes spent per request."""
+    cpu_before = cpu_seconds(server)
     queue = multiprocessing.Queue()
     shares = [tokens[i::processes] for i in range(processes)]
     workers = [multiprocessing.Process(target=_load, args=(port, route, share, seconds, queue)) for share in shares]
@@ -142,10 +170,11 @@ def measure(port: int, route, tokens: list[str], seconds: float, processes: int)
         counts += made
     for worker in workers:
         worker.join()
+    cpu = cpu_seconds(server) - cpu_before
     latencies.sort()
     return {"rps": len(latencies) / seconds, "p50": latencies[len(latencies) // 2] * 1000,
             "p99": latencies[int(len(latencies) * 0.99)] * 1000, "requests": len(latencies), "errors": len(errors),
-            "spread": max(counts) / max(1, min(counts))}
+            "spread": max(counts) / max(1, min(counts)), "cpu_us": cpu / len(latencies) * 1e6}
 
 
 def serve(env: dict, port: int, workers: int, threads: int) -> subprocess.Popen:
@@ -192,11 +221,12 @@ def main() -> None:
         port = free_port()
         server = serve(env, port, args.workers, args.threads)
         try:
+            server_pids = worker_pids(server.pid, args.workers)
             rounds = {name: [] for name in ROUTES}
             for _ in range(args.rounds):
                 for name, route in ROUTES.items():
                     measure(port, route, tokens, args.warmup, args.processes)
-                    rounds[name].append(measure(port, route, tokens, args.seconds, args.processes))
+                    rounds[name].append(measure(port, route, tokens, args.seconds, args.processes, server_pids))
         finally:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(10)
@@ -204,16 +234,17 @@ def main() -> None:
     bare = results["bare Flask JSON route"]["rps"]
     print(f"{args.clients} clients, gunicorn {args.workers} workers x {args.threads} threads, {os.cpu_count()} CPUs, "
           f"median of {args.rounds} rounds of {args.seconds:g} s per route")
-    print(f"{'route':<44} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'of bare':>8} {'spread':>7} {'errors':>7}")
+    print(f"{'route':<44} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'of bare':>8} {'spread':>7} {'CPU µs':>7} "
+          f"{'errors':>7}")
     for name, r in results.items():
         print(f"{name:<44} {r['rps']:8.0f} {r['p50']:8.1f} {r['p99']:8.1f} {r['rps'] / bare:8.0%} "
-              f"{r['spread']:6.1f}x {r['errors']:7d}")
+              f"{r['spread']:6.1f}x {r['cpu_us']:7.0f} {r['errors']:7d}")
     print(json.dumps(rounds))
 
 
 def median_round(runs: list[dict]) -> dict:
     """Each figure's median over the rounds (errors: their sum)."""
-    return {**{key: statistics.median(run[key] for run in runs) for key in ("rps", "p50", "p99", "spread")},
+    return {**{key: statistics.median(run[key] for run in runs) for key in ("rps", "p50", "p99", "spread", "cpu_us")},
             "errors": sum(run["errors"] for run in runs)}
 
 
