@@ -96,13 +96,16 @@ def _request_bytes(route, token: str) -> bytes:
 
 
 async def _client(port, request: bytes, stop_at, latencies, errors):
-    """One keep-alive connection sending ``request`` until ``stop_at``; raw HTTP/1.1, so the
-    load generator spends little CPU per request (http.client's header parsing costs more
-    than the bare route itself). Returns how many requests it made."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    """One client sending ``request`` until ``stop_at`` on a keep-alive connection, opening a
+    new one (timed with the request it carries) when the server closes it; raw HTTP/1.1, so
+    the load generator spends little CPU per request (http.client's header parsing costs
+    more than the bare route itself). Returns how many requests it made."""
+    writer = None
     made = 0
     while time.perf_counter() < stop_at:
         started = time.perf_counter()
+        if writer is None:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.write(request)
         head = await reader.readuntil(b"\r\n\r\n")
         length = int(re.search(rb"(?i)\r\ncontent-length: *(\d+)", head).group(1))
@@ -111,7 +114,11 @@ async def _client(port, request: bytes, stop_at, latencies, errors):
         made += 1
         if not head.startswith(b"HTTP/1.1 200"):
             errors.append(head.split(b"\r\n", 1)[0].decode())
-    writer.close()
+        if re.search(rb"(?i)\r\nconnection: *close", head):
+            writer.close()
+            writer = None
+    if writer is not None:
+        writer.close()
     return made
 
 
