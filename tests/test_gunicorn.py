@@ -41,6 +41,7 @@ def gunicorn(tmp_path):
     yield port, log
     os.killpg(server.pid, signal.SIGTERM)
     server.wait(15)
+    log.close()
 
 
 def log_text(log) -> str:

@@ -68,17 +68,14 @@ class ToolCall:
         return self.ext["connectors.tools"]
 
     @cached_property
-    def _links(self) -> dict:
+    def links(self) -> dict[str, Link]:
+        """This user's connections to installed connectors: a :class:`Link` by key (read once)."""
         rows = self.ext["connectors.db"].prepared(_LINKS).rows(user_id=self.user.id)
         return {row[0]: Link(*row[1:]) for row in rows if self.registry.connector(row[0])}
 
-    def links(self) -> dict:
-        """This user's connections to installed connectors: a :class:`Link` by key (read once)."""
-        return self._links
-
     def active_keys(self) -> set[str]:
         """Keys of the connectors whose tools this user may call."""
-        return {key for key, link in self._links.items() if link.status in USABLE}
+        return {key for key, link in self.links.items() if link.status in USABLE}
 
 
 def offered(call: ToolCall) -> list[dict]:

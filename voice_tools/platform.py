@@ -34,7 +34,7 @@ def authorization_url(spec, config) -> str | None:
 
 def list_connectors(call) -> list[dict]:
     """Every installed connector with this user's status and the tools it gives."""
-    links = call.links()
+    links = call.links
     rows = []
     for spec in sorted(call.registry.connectors.values(), key=lambda s: s.name):
         link = links.get(spec.key)
@@ -52,7 +52,7 @@ def activate_connector(call, key: str) -> dict:
     spec = call.registry.connector(key)
     if spec is None:
         raise ConnectorError(f"No connector {key!r} is installed.", code="invalid_input", field="key")
-    link = call.links().get(key)
+    link = call.links.get(key)
     answer = {"key": key, "name": spec.name, "kind": spec.kind, "status": user_status(spec, link, call.config)}
     if spec.kind == "config":
         answer["fields"] = [{"name": f.name, "label": f.label, "secret": f.secret, "required": f.required}
