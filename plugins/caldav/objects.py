@@ -37,6 +37,13 @@ class NotOurs(Refused):
     """The object at our URL was not written by us for this appointment: we leave it alone."""
 
 
+class CalendarMissing(Refused):
+    """The calendar itself is gone (deleted, or no longer shared): no event can be written to it."""
+
+    code = "not_found"
+    http_status = 404
+
+
 def _check(response, action: str):
     """``response`` when it succeeded or is a precondition/absence answer the caller settles."""
     if response.status < 300 or response.status in (412, *GONE):
@@ -79,8 +86,10 @@ def _guard(depth: int) -> None:
 def create(client: caldav.DAVClient, url: str, body: str, ours: dict[str, str], depth: int = 0) -> str | None:
     """PUT a new object with ``If-None-Match: *``; an existing one of ours is updated instead."""
     _guard(depth)
-    response = _check(client.put(url, body, {**ICAL, "If-None-Match": "*"}), "create")
-    if response.status == 412:
+    response = client.put(url, body, {**ICAL, "If-None-Match": "*"})
+    if response.status in (*GONE, 409):  # RFC 4918 §9.7.1: 409 when the collection does not exist
+        raise CalendarMissing("The chosen CalDAV calendar was not found; pick another calendar.")
+    if _check(response, "create").status == 412:
         return _settle(client, url, body, ours, depth)
     return _etag(response)
 

@@ -130,3 +130,10 @@ def test_a_calendar_id_cannot_leave_the_server():
     for bad in ("//evil.example/x/", "https://evil.example/x/", "cal/", "/x\\y"):
         with pytest.raises(ConnectorError):
             account.url_of(bad)
+
+
+def test_a_calendar_that_is_gone_is_said_so(radicale, target):
+    account, _ = target
+    url = account.url_of("/alice/deleted-calendar/") + ical.object_name(ical.appointment_uid("o1", 7))
+    with client.connect(account) as dav, pytest.raises(objects.CalendarMissing):
+        objects.create(dav, url, body(), OURS)
