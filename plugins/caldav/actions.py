@@ -6,6 +6,7 @@ first calendar. Times given without an offset are read in ``timezone`` (default 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core import Action, ActionParam, ConnectorError
 from plugins.caldav import client, ical, objects
@@ -22,11 +23,11 @@ def _invalid(field: str, message: str) -> ConnectorError:
     return ConnectorError(message, code="invalid_input", field=field)
 
 
-def _zone(name: str | None):
-    found = ical.zone(name or DEFAULT_ZONE)
-    if found is None:
-        raise _invalid("timezone", f"{name!r} is not a time zone; use an IANA name such as Europe/Paris.")
-    return found
+def _zone(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or DEFAULT_ZONE)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise _invalid("timezone", f"{name!r} is not a time zone; use an IANA name such as Europe/Paris.") from None
 
 
 def _moment(field: str, value: str, zone) -> datetime:
@@ -64,7 +65,7 @@ def list_events(ctx, start: str | None = None, end: str | None = None, timezone:
     calendar_id = _calendar_id(ctx, account)
     with client.connect(account) as dav:
         found = client.calendar(dav, account, calendar_id).search(start=begin, end=finish, event=True, expand=True)
-        events = [ical.summary(e) for obj in found for e in obj.icalendar_instance.walk("VEVENT")]
+        events = [ical.summary(e, zone) for obj in found for e in obj.icalendar_instance.walk("VEVENT")]
     events.sort(key=lambda e: e["start"] or "")
     return {"calendar_id": calendar_id, "time_zone": zone.key, "from": begin.isoformat(), "to": finish.isoformat(),
             "count": min(len(events), limit), "more": len(events) > limit, "events": events[:limit]}
@@ -88,7 +89,7 @@ def create_event(ctx, title: str, start: str, end: str | None = None, duration_m
         raise _invalid("end", "end must be after start.")
     account = client.Account.from_values(ctx.config)
     calendar_id = _calendar_id(ctx, account)
-    event = ical.EventData(ical.random_uid(), title, begin, finish, zone.key, location, description)
+    event = ical.EventData(ical.random_uid(), title, begin, finish, location, description)
     url = account.url_of(calendar_id) + ical.object_name(event.uid)
     with client.connect(account) as dav:
         objects.create(dav, url, ical.to_ical(event), {"UID": event.uid})

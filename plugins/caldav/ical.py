@@ -2,8 +2,10 @@
 
 An appointment's event has a deterministic UID (so its object URL, ``<calendar>/<uid>.ics``, is
 always the same and a retried create can never make a second event) and carries our ids in
-``X-CONNECTORS-*`` properties. Times are written in the appointment's time zone with its
-VTIMEZONE (RFC 5545 §3.6.5), or in UTC when it has none.
+``X-CONNECTORS-*`` properties. Times are written in UTC (RFC 5545 §3.3.5, form 2), which every
+server and client reads alike: calendar apps show them in the user's own zone. (A VTIMEZONE is
+the other choice; the RDATE-based ones `icalendar` generates are misread by vobject-based
+servers such as Radicale, whose time-range and free-busy queries then come out an hour off.)
 """
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import hashlib
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import icalendar
 
@@ -42,14 +44,6 @@ def object_name(uid: str) -> str:
     return safe + ".ics"
 
 
-def zone(name: str | None) -> ZoneInfo | None:
-    """``name`` as an IANA time zone, or None when it is not one."""
-    try:
-        return ZoneInfo(name) if name else None
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-
-
 @dataclass(frozen=True)
 class EventData:
     """What we write into one VEVENT."""
@@ -58,23 +52,21 @@ class EventData:
     title: str
     starts_at: datetime
     ends_at: datetime
-    timezone: str | None = None
     location: str | None = None
     notes: str | None = None
     properties: dict[str, str] = field(default_factory=dict)
 
 
 def to_ical(event: EventData, stamp: datetime | None = None) -> str:
-    """The iCalendar text of ``event``: VTIMEZONE when it has a time zone, UTC otherwise."""
-    tz = zone(event.timezone) or UTC
+    """The iCalendar text of ``event``, its times in UTC."""
     calendar = icalendar.Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     vevent = icalendar.Event()
     vevent.add("uid", event.uid)
     vevent.add("dtstamp", (stamp or datetime.now(UTC)).astimezone(UTC))
-    vevent.add("dtstart", event.starts_at.astimezone(tz))
-    vevent.add("dtend", event.ends_at.astimezone(tz))
+    vevent.add("dtstart", event.starts_at.astimezone(UTC))
+    vevent.add("dtend", event.ends_at.astimezone(UTC))
     vevent.add("summary", event.title)
     vevent.add("status", "CONFIRMED")
     vevent.add("transp", "OPAQUE")
@@ -85,8 +77,6 @@ def to_ical(event: EventData, stamp: datetime | None = None) -> str:
     for name, value in event.properties.items():
         vevent.add(name, value)
     calendar.add_component(vevent)
-    if tz is not UTC:
-        calendar.add_missing_timezones()
     return calendar.to_ical().decode()
 
 
@@ -104,18 +94,23 @@ def carries(vevent: icalendar.Event | None, properties: dict[str, str]) -> bool:
     return vevent is not None and all(str(vevent.get(name, "")) == value for name, value in properties.items())
 
 
-def _moment(value) -> str | None:
-    """An iCalendar date or date-time as ISO 8601 (an all-day date stays a date)."""
-    return value.dt.isoformat() if value is not None else None
+def _moment(value, zone: ZoneInfo) -> str | None:
+    """An iCalendar date-time as ISO 8601 in ``zone`` (an all-day date stays a date)."""
+    if value is None:
+        return None
+    moment = value.dt
+    if isinstance(moment, datetime):
+        moment = (moment if moment.tzinfo else moment.replace(tzinfo=zone)).astimezone(zone)
+    return moment.isoformat()
 
 
-def summary(vevent: icalendar.Event) -> dict:
-    """What an agent sees of one event: uid, title, start, end, location, status."""
+def summary(vevent: icalendar.Event, zone: ZoneInfo) -> dict:
+    """What an agent sees of one event: uid, title, start and end in ``zone``, location, status."""
     return {
         "uid": str(vevent.get("uid", "")),
         "title": str(vevent.get("summary", "")),
-        "start": _moment(vevent.get("dtstart")),
-        "end": _moment(vevent.get("dtend")),
+        "start": _moment(vevent.get("dtstart"), zone),
+        "end": _moment(vevent.get("dtend"), zone),
         "location": str(vevent["location"]) if vevent.get("location") else None,
         "status": str(vevent.get("status", "CONFIRMED")).lower(),
     }
