@@ -28,6 +28,7 @@ test: install
 lint: install
 	$(PYTHON) -m ruff --version >/dev/null 2>&1 || $(PYTHON) -m pip install ruff
 	$(PYTHON) -m ruff check core plugins voice_tools tests benchmarks
+	$(VENV)/bin/lint-imports
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache *.egg-info $(STAMP)

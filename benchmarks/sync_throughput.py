@@ -172,7 +172,7 @@ def naive_sync(user_id: int, kind: str, serial: int, body: dict) -> None:
     from flask import current_app
     from googleapiclient.discovery import build
 
-    from core import google
+    from plugins import google
 
     root = current_app.extensions["connectors.config"].environ["GOOGLE_API_ROOT"]
     token = current_app.extensions["connectors.credentials"].access_token(user_id, "google_calendar")

@@ -7,7 +7,7 @@ import os
 from flask import Flask
 
 from core import jobs, platform, redaction, sync, web
-from core.api import actions, appointments, compat, connectors, create_api, health, realtime, tools
+from core.api import actions, appointments, connectors, create_api, health, realtime, tools
 from core.auth import TokenVerifier, UserDirectory
 from core.config import load_config
 from core.credentials import CredentialStore
@@ -64,8 +64,8 @@ def create_app(environ: dict | None = None, *, plugins=(), load_entry_points: bo
         app, config=config, db=db, credentials=credentials, registry=registry, redis=redis_client)
     db.plugin_migrations = registry.migrations
     _check_quotas(config, registry)
+    _check_configuration(registry)
     ext["connectors.tools"] = ToolCatalog(registry)
-    _check_production_clients(config, registry)
 
     app.teardown_appcontext(close_session)
     api = create_api(app)
@@ -77,8 +77,8 @@ def create_app(environ: dict | None = None, *, plugins=(), load_entry_points: bo
     for key, blueprints in registry.routes.items():
         for blueprint in blueprints:
             register = api.register_blueprint if hasattr(blueprint, "register_views_in_doc") else app.register_blueprint
-            register(blueprint, url_prefix=f"/api/v1/connectors/{key}", name=f"{key}_{blueprint.name}")
-    app.register_blueprint(compat.blp)
+            register(blueprint, url_prefix=blueprint.url_prefix or f"/api/v1/connectors/{key}",
+                     name=f"{key}_{blueprint.name}")
     app.register_blueprint(health.blp)
     app.register_blueprint(web.bp)
     return app
@@ -91,16 +91,10 @@ def _check_quotas(config, registry) -> None:
             platform.quota_rate(config.environ, quota)
 
 
-def _check_production_clients(config, registry) -> None:
-    """In production, an installed Google connector without its client stops start-up."""
-    if not config.is_production:
-        return
+def _check_configuration(registry) -> None:
+    """Every plugin's ``check_configuration`` problems stop start-up with one message."""
     from core.config import ConfigError
-    from core.connections import missing_variables
 
-    for spec in registry.connectors.values():
-        if spec.kind == "oauth2" and spec.provider == "google":
-            missing = missing_variables(spec, config)
-            if missing:
-                raise ConfigError(f"{spec.key} is enabled but {', '.join(missing)} is not set "
-                                  f"(or disable it with CONNECTORS_DISABLED={spec.key})")
+    problems = [p for found in registry.hook.check_configuration(platform=registry.platform) for p in found or ()]
+    if problems:
+        raise ConfigError("; ".join(problems))

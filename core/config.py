@@ -49,7 +49,7 @@ class Config:
         return self.app_env == "production"
 
     def provider(self, prefix: str, name: str, default: str | None = None) -> str | None:
-        """Read ``<PREFIX>_<NAME>`` (e.g. ``GOOGLE_CLIENT_ID``), or ``default`` when unset."""
+        """Read ``<PREFIX>_<NAME>`` (e.g. ``<PREFIX>_CLIENT_ID``), or ``default`` when unset."""
         value = self.environ.get(f"{prefix}_{name}", "").strip()
         return value or default
 

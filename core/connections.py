@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 
 import requests
 from sqlalchemy import select
@@ -65,9 +66,9 @@ def update_settings(session, registry, user, spec, changes: dict) -> dict:
 def shares_grant(session, user_id: int, spec, registry, account_label: str | None) -> bool:
     """True when another active connector of the same provider and account uses the same grant.
 
-    Google revokes a whole grant (every scope of the client for that account) whichever
-    token is sent, so disconnecting Calendar must not revoke at Google while Gmail still
-    relies on the same account.
+    A provider may revoke a whole grant (every scope of the client for that account) whichever
+    token is sent, so disconnecting one connector must not revoke at the provider while a
+    sibling connector of the same provider still relies on the same account.
     """
     others = session.scalars(select(UserConnector).where(
         UserConnector.user_id == user_id, UserConnector.connector_code != spec.key,
@@ -137,7 +138,7 @@ def describe(spec, link: UserConnector | None, cred, config, credentials, sessio
     """
     info = {
         "key": spec.key, "name": spec.name, "kind": spec.kind, "provider": spec.provider,
-        "description": spec.description, "icon": spec.icon,
+        "description": spec.description, "icon": icon_url(spec),
         "actions": [{"name": a.name, "description": a.description} for a in spec.actions],
         "settings_fields": [_field(f) for f in spec.settings],
         "missing_variables": missing_variables(spec, config),
@@ -153,7 +154,7 @@ def describe(spec, link: UserConnector | None, cred, config, credentials, sessio
         "connected": status in ("active", "error"),
         "account": link.account_label if link else None,
         "expires_at": cred.expires_at.isoformat() if cred and cred.expires_at else None,
-        "granted_scopes": cred.scopes.replace(",", " ").split() if cred and cred.scopes else [],  # Slack: commas
+        "granted_scopes": cred.scopes.replace(",", " ").split() if cred and cred.scopes else [],  # some use commas
         "settings": settings_of(link, spec),
         "last_error": link.last_error if link else None,
         "updated_at": link.updated_at.isoformat() if link else None,
@@ -167,6 +168,28 @@ def describe(spec, link: UserConnector | None, cred, config, credentials, sessio
         info["config"] = {f.name: (MASK if f.secret and values.get(f.name) else values.get(f.name))
                           for f in spec.fields}
     return info
+
+
+GENERIC_ICON = "/static/icons/generic.svg"
+ICON_TYPES = {".svg": "image/svg+xml", ".png": "image/png"}
+
+
+def icon_file(spec):
+    """The icon file a plugin ships for ``spec`` (a ``Path`` to an SVG or PNG that exists), or None."""
+    icon = getattr(spec, "icon", None)
+    if isinstance(icon, Path) and icon.suffix in ICON_TYPES and icon.is_file():
+        return icon
+    return None
+
+
+def icon_url(spec) -> str:
+    """Where a browser finds ``spec``'s icon: the plugin's file, a URL it gave, or the generic icon."""
+    if icon_file(spec) is not None:
+        return f"/connectors/{spec.key}/icon"
+    icon = getattr(spec, "icon", None)
+    if isinstance(icon, str) and icon.startswith(("/static/", "https://")):
+        return icon
+    return GENERIC_ICON
 
 
 def _field(f) -> dict:

@@ -15,7 +15,11 @@ def register_connectors():
 
 @hookspec
 def register_routes():
-    """Return a list of ``(connector_key, flask.Blueprint)`` pairs mounted at ``/api/v1/connectors/<key>/``."""
+    """Return a list of ``(connector_key, flask.Blueprint)`` pairs mounted at ``/api/v1/connectors/<key>/``.
+
+    A blueprint made with its own ``url_prefix`` (an absolute path outside ``/api/v1``, e.g.
+    compatibility aliases) is mounted there instead.
+    """
 
 
 @hookspec
@@ -25,6 +29,15 @@ def register_migrations():
     The first revision of a plugin has ``down_revision = None``, ``branch_labels =
     ("<plugin>",)`` and ``depends_on = "0001"`` (core's tables); ``connectors db upgrade``
     applies every branch. Its tables are declared on :class:`core.Model`.
+    """
+
+
+@hookspec
+def check_configuration(platform):
+    """Return the problems that must stop start-up (e.g. a client id missing in production), or None.
+
+    Core raises :class:`core.ConfigError` with every plugin's problems joined; a plugin
+    decides what it cannot run without (``platform.config.is_production`` says where it runs).
     """
 
 

@@ -1,4 +1,4 @@
-"""SSRF guard for hosts a user types in (an SMTP server, an S3 endpoint).
+"""SSRF guard for hosts a user types in (a mail server, an S3 endpoint).
 
 :func:`resolve_public` resolves the host **once**, refuses it when any of its addresses is
 loopback, private (RFC 1918, shared CGNAT space, IPv6 ULA), link-local, multicast,
@@ -150,7 +150,7 @@ class PinnedPoolManager(urllib3.PoolManager):
 
 def guarded_session(url: str, *, field: str = "url", allow_private: bool | None = None):
     """A ``requests`` session that reaches only the host of ``url`` (a URL a user typed), at the
-    address the SSRF guard checked once; for CalDAV servers, webhooks and the like.
+    address the SSRF guard checked once; for calendar servers, webhooks and the like.
 
     Raises :class:`ConnectorValidationError` on ``field`` when ``url`` is not http(s) with a
     host, or when the host is refused (see :func:`resolve_public`). A redirect to another

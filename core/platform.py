@@ -51,6 +51,14 @@ class Platform:
         spec = self.registry.connector(key)
         return resolve(spec, self.config).api_root if spec is not None and spec.oauth else None
 
+    def missing_variables(self, key: str) -> list[str]:
+        """The variables an operator must still set before connector ``key`` can connect
+        (an oauth2 connector's ``<PREFIX>_CLIENT_ID`` / ``_CLIENT_SECRET``)."""
+        from core.connections import missing_variables
+
+        spec = self.registry.connector(key)
+        return missing_variables(spec, self.config) if spec is not None else []
+
     def env(self, name: str, default: str | None = None) -> str | None:
         """The operator's variable ``name`` (stripped), or ``default`` when unset or empty."""
         value = str(self.config.environ.get(name, "")).strip()

@@ -155,6 +155,10 @@ class PluginRegistry:
                 raise PluginError(f"plugin {name!r}: register_routes() must return (connector_key, Blueprint) pairs")
             if entry[0] not in keys:
                 raise PluginError(f"plugin {name!r}: routes for {entry[0]!r}, a connector it does not declare")
+            prefix = getattr(entry[1], "url_prefix", None)
+            if prefix and (not prefix.startswith("/") or prefix.startswith(("/api/v1", "/static"))):
+                raise PluginError(f"plugin {name!r}: a blueprint's own url_prefix {prefix!r} must be an absolute "
+                                  "path outside /api/v1 and /static")
 
     def _broken(self, info: PluginInfo, error: str) -> PluginInfo:
         info.status, info.error = "broken", error

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from collections.abc import Callable, Mapping
 
@@ -38,17 +39,17 @@ class OAuthSpec:
     issuer: str | None = None
     #: Scopes the provider may omit from the token response without it being an error.
     optional_scopes: tuple[str, ...] = ()
-    #: False when the provider takes no ``scope`` parameter (Notion: access is set by the
+    #: False when the provider takes no ``scope`` parameter (access set by the
     #: integration's capabilities); ``scopes`` then only describe that access in the grid.
     request_scopes: bool = True
-    #: ``"json"`` sends token and revocation requests as a JSON body (Notion), not a form.
+    #: ``"json"`` sends token and revocation requests as a JSON body, not a form.
     token_request_format: str = "form"
     #: ``token_response(data) -> data`` rewrites the token endpoint's JSON (code exchange and
-    #: refresh) before core reads it, e.g. Slack's ``{"ok": false, "error": "invalid_code"}``
+    #: refresh) before core reads it, e.g. a ``{"ok": false, "error": "invalid_code"}`` answer
     #: into RFC 6749 error codes (``invalid_grant`` makes the connection ``needs_reauth``).
     token_response: Callable[[dict], dict] | None = None
     #: ``revoke(provider, token) -> bool`` replaces RFC 7009 revocation at ``revoke_url``
-    #: (Slack's ``auth.revoke``); ``provider`` is the resolved
+    #: (a provider's own revocation method); ``provider`` is the resolved
     #: :class:`core.oauth.provider.OAuthProvider`, ``token`` the stored token dict.
     revoke: Callable[[Any, dict], bool] | None = None
 
@@ -162,7 +163,9 @@ class ConnectorSpec:
     kind: str
     provider: str
     description: str = ""
-    icon: str = ""
+    #: A ``pathlib.Path`` to an SVG or PNG file shipped in the plugin's package (served at
+    #: ``/connectors/<key>/icon``), or a URL; empty shows the generic icon.
+    icon: str | Path = ""
     oauth: OAuthSpec | None = None
     fields: tuple[ConfigField, ...] = ()
     validate: Callable[[dict], str] | None = None

@@ -7,12 +7,11 @@ JSON 404 in production, where the host application sets the cookie.
 """
 from __future__ import annotations
 
-import os
-
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, render_template, request, send_file
 from flask_smorest import abort
 
 from core.auth import AuthError, mint_token
+from core.connections import ICON_TYPES, icon_file, icon_url
 from core.oauth.flow import safe_return_path
 
 bp = Blueprint("web", __name__, template_folder="templates")
@@ -70,17 +69,6 @@ def _signed_in() -> dict | None:
     return {"user": claims["sub"], "org": str(claims[verifier.config.jwt_org_claim])}
 
 
-def icon_url(key: str, icon: str | None) -> str:
-    """The connector's icon if it is one of ours, else ``/static/icons/<key>.svg``, else the generic one."""
-    static = current_app.static_folder
-    for candidate in (icon or "", f"/static/icons/{key}.svg"):
-        name = candidate.removeprefix("/static/")
-        if (candidate.startswith("/static/icons/") and ".." not in name
-                and os.path.isfile(os.path.join(static, name))):
-            return candidate
-    return "/static/icons/generic.svg"
-
-
 def _dev_only():
     if _config().is_production:
         abort(404, message="Development sign-in is off in production: sign in through your application.")
@@ -105,9 +93,18 @@ def oauth_callback(key: str):
     if status == "success" and back == "/":
         back = f"/?connected={key}"
     return _page("callback.html", key=key, name=spec.name if spec else key, status=status, error=error,
-                 icon=icon_url(key, spec.icon if spec else None),
+                 icon=icon_url(spec),
                  message=CALLBACK_ERRORS.get(error, "The connection could not be completed. Try again."),
                  back=back)
+
+
+@bp.get("/connectors/<key>/icon")
+def connector_icon(key: str):
+    """The icon file a connector's plugin ships in its package (public, cached for a day)."""
+    path = icon_file(current_app.extensions["connectors.registry"].connector(key))
+    if path is None:
+        abort(404, message=f"No icon for {key!r}.")
+    return send_file(path, mimetype=ICON_TYPES[path.suffix], max_age=86400)
 
 
 @bp.post("/dev/session")

@@ -3,6 +3,8 @@
 Calendly refresh tokens are single use: core refreshes under a lock shared by every worker
 process and stores the new refresh token before anyone uses the new access token.
 """
+from pathlib import Path
+
 from core import Action, ActionParam, ConnectorSpec, OAuthSpec, hookimpl
 from plugins.calendly import events
 
@@ -20,7 +22,7 @@ CONNECTOR = ConnectorSpec(
     name="Calendly",
     kind="oauth2",
     provider="calendly",
-    icon="/static/icons/calendly.svg",
+    icon=Path(__file__).parent / "icon.svg",
     description="See the meetings people booked with you on Calendly.",
     oauth=OAUTH,
     fetch_account=events.account_email,

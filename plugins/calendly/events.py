@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from core.errors import ConnectorError
-from core.http_client import call_with_token, request_json
+from core import call_with_token, ConnectorError, request_json
 
 DEFAULT_API_ROOT = "https://api.calendly.com/"
 MAX_EVENTS = 100

@@ -3,8 +3,10 @@
 Scopes: ``gmail.metadata`` (headers and labels, never bodies) and ``gmail.send``. It shares
 Google's OAuth client (``GOOGLE_*`` variables) with Google Calendar.
 """
+from pathlib import Path
+
 from core import Action, ActionParam, ConnectorSpec, hookimpl
-from core.google import oauth_spec
+from plugins import google
 from plugins.gmail import messages
 
 SCOPES = (
@@ -17,9 +19,9 @@ CONNECTOR = ConnectorSpec(
     name="Gmail",
     kind="oauth2",
     provider="google",
-    icon="/static/icons/gmail.svg",
+    icon=Path(__file__).parent / "icon.svg",
     description="See who wrote to you lately and send email from your Gmail account.",
-    oauth=oauth_spec(*SCOPES),
+    oauth=google.oauth_spec(*SCOPES),
     fetch_account=messages.account_email,
     actions=(
         Action(
@@ -51,3 +53,9 @@ CONNECTOR = ConnectorSpec(
 def register_connectors():
     """Declare the gmail connector."""
     return [CONNECTOR]
+
+
+@hookimpl
+def check_configuration(platform):
+    """In production, Gmail needs Google's client (``GOOGLE_CLIENT_ID`` / ``_SECRET``)."""
+    return google.client_problems(platform, CONNECTOR.key)

@@ -7,8 +7,8 @@ from email.errors import HeaderParseError
 from email.headerregistry import Address
 from email.message import EmailMessage
 
-from core import google
-from core.errors import ConnectorError
+from core import ConnectorError
+from plugins import google
 
 HEADERS = ("From", "To", "Subject", "Date")
 DEFAULT_RESULTS = 10

@@ -1,8 +1,9 @@
 """Google Calendar connector: OAuth with minimal scopes, the user's calendars, sync settings, agent actions."""
 from pathlib import Path
 
-from core import ConfigField, ConnectorSpec, QuotaSpec, SyncCapability, google, hookimpl
-from plugins.google_calendar import actions, calendars, links, sync, sync_routes
+from core import ConfigField, ConnectorSpec, QuotaSpec, SyncCapability, hookimpl
+from plugins import google
+from plugins.google_calendar import actions, calendars, compat, links, sync, sync_routes
 
 SCOPES = (
     "https://www.googleapis.com/auth/calendar.events",
@@ -16,7 +17,7 @@ CONNECTOR = ConnectorSpec(
     name="Google Calendar",
     kind="oauth2",
     provider="google",
-    icon="/static/icons/google_calendar.svg",
+    icon=Path(__file__).parent / "icon.svg",
     description="Appointments appear, move and disappear in the Google Calendar you choose.",
     oauth=OAUTH,
     fetch_account=calendars.primary_calendar_id,
@@ -48,14 +49,21 @@ def register_connectors():
 
 @hookimpl
 def register_routes():
-    """Mount the calendars and sync-now routes under /api/v1/connectors/google_calendar/."""
-    return [("google_calendar", calendars.blp), ("google_calendar", sync_routes.blp)]
+    """Mount the calendars and sync-now routes under /api/v1/connectors/google_calendar/, and the
+    Cassius front end's aliases at their own prefix, /api/integrations/google/."""
+    return [("google_calendar", calendars.blp), ("google_calendar", sync_routes.blp), ("google_calendar", compat.blp)]
 
 
 @hookimpl
 def register_migrations():
     """The calendar_event_links table's revisions (branch ``google_calendar``)."""
     return [Path(__file__).parent / "migrations"]
+
+
+@hookimpl
+def check_configuration(platform):
+    """In production, Google Calendar needs Google's client (``GOOGLE_CLIENT_ID`` / ``_SECRET``)."""
+    return google.client_problems(platform, CONNECTOR.key)
 
 
 @hookimpl

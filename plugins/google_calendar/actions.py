@@ -8,8 +8,8 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from core import Action, ActionParam, google
-from core.errors import ConnectorError
+from core import Action, ActionParam, ConnectorError
+from plugins import google
 from plugins.google_calendar.transport import resources
 
 DEFAULT_RESULTS = 20

@@ -1,11 +1,10 @@
 """The user's calendars, read through the Calendar API with the user's own token."""
-from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from core import google
-from core.auth import current_user
+from core import current_platform, current_user
+from plugins import google
 
 blp = Blueprint("google_calendar", __name__, description="Google Calendar connector routes.")
 
@@ -32,22 +31,14 @@ def primary_calendar_id(token: dict, api_root: str | None) -> str:
         raise google.as_connector_error(exc) from None
 
 
-def api_root() -> str | None:
-    """The Calendar API root this app uses."""
-    from core.oauth.provider import resolve
-
-    registry = current_app.extensions["connectors.registry"]
-    return resolve(registry.connector("google_calendar"), current_app.extensions["connectors.config"]).api_root
-
-
 @blp.route("/calendars")
 class Calendars(MethodView):
     @blp.response(200, CalendarSchema(many=True))
     def get(self):
         """The calendars of the connected Google account that the user may write to."""
-        credentials = current_app.extensions["connectors.credentials"]
-        calendar_list = calendar_api(api_root()).calendarList()
-        result = google.execute(credentials, current_user().id, "google_calendar",
+        platform = current_platform()
+        calendar_list = calendar_api(platform.api_root("google_calendar")).calendarList()
+        result = google.execute(platform.credentials, current_user().id, "google_calendar",
                                 lambda: calendar_list.list(minAccessRole="writer", maxResults=250))
         return [{"id": c["id"], "summary": c.get("summaryOverride") or c.get("summary", c["id"]),
                  "primary": bool(c.get("primary")), "access_role": c.get("accessRole"),

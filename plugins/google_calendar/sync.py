@@ -27,7 +27,8 @@ import httplib2
 from googleapiclient.errors import BatchError
 from rq import Queue, Retry, get_current_job
 
-from core import ConnectorError, NeedsReauth, current_platform, dispatch, enqueue_after_commit, google
+from core import ConnectorError, NeedsReauth, current_platform, dispatch, enqueue_after_commit
+from plugins import google
 from plugins.google_calendar.models import CalendarEventLink
 from plugins.google_calendar import lease, links
 from plugins.google_calendar.links import Item

@@ -3,8 +3,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields
 
-from core.auth import current_user
-from core.db import get_session
+from core import current_user, get_session
 from plugins.google_calendar import links, sync
 
 blp = Blueprint("google_calendar_sync", __name__, description="Google Calendar sync routes.")

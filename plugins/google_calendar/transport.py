@@ -14,7 +14,7 @@ from google.auth.credentials import Credentials
 from google_auth_httplib2 import AuthorizedHttp
 from googleapiclient.http import BatchHttpRequest
 
-from core import google
+from plugins import google
 
 CONNECTOR = "google_calendar"
 BATCH_LIMIT = 50

@@ -3,8 +3,9 @@
 The API calls live in :mod:`plugins.hostinger.client`; this module declares the connector.
 ``HOSTINGER_API_ROOT`` overrides ``https://developers.hostinger.com`` (tests, proxies).
 """
-from core import Action, ConfigField, ConnectorSpec, hookimpl
-from core.http_client import api_root, trying_credentials
+from pathlib import Path
+
+from core import Action, api_root, ConfigField, ConnectorSpec, hookimpl, trying_credentials
 from plugins.hostinger import client
 
 
@@ -25,7 +26,7 @@ SPEC = ConnectorSpec(
     kind="config",
     provider="hostinger",
     description="See your Hostinger domains, their status and when they expire.",
-    icon="globe",
+    icon=Path(__file__).parent / "icon.svg",
     fields=(
         ConfigField("api_token", "API token", secret=True,
                     help="Create one in hPanel: Account → API → New token."),

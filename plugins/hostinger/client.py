@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from core.errors import ConnectorValidationError
-from core.http_client import request_json
+from core import ConnectorValidationError, request_json
 
 PROVIDER = "Hostinger"
 DEFAULT_API_ROOT = "https://developers.hostinger.com"

@@ -3,8 +3,9 @@
 The S3 calls live in :mod:`plugins.minio.client` (official ``minio`` SDK, endpoint through
 the SSRF guard); this module declares the connector.
 """
-from core import Action, ActionParam, ConfigField, ConnectorSpec, hookimpl
-from core.http_client import trying_credentials
+from pathlib import Path
+
+from core import Action, ActionParam, ConfigField, ConnectorSpec, hookimpl, trying_credentials
 from plugins.minio import client
 
 REFUSED = "The storage server refused the access key or secret key."
@@ -33,7 +34,7 @@ SPEC = ConnectorSpec(
     kind="config",
     provider="minio",
     description="Upload files to and list files in a bucket of your MinIO or S3-compatible storage.",
-    icon="database",
+    icon=Path(__file__).parent / "icon.svg",
     fields=(
         ConfigField("endpoint", "Endpoint", help="Host and port of the server, e.g. minio.example.com:9000."),
         ConfigField("access_key", "Access key"),

@@ -20,8 +20,7 @@ import urllib3
 from minio import Minio
 from minio.error import InvalidResponseError, MinioException, S3Error, ServerError
 
-from core.errors import ConnectorError, ConnectorValidationError, NeedsReauth, RateLimited
-from core.netguard import PinnedPoolManager, resolve_public
+from core import ConnectorError, ConnectorValidationError, NeedsReauth, PinnedPoolManager, RateLimited, resolve_public
 
 #: Most entries ``list_files`` returns.
 MAX_LIST = 200

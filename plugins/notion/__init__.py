@@ -4,6 +4,8 @@ A Notion *public integration*: the user picks the pages to share on Notion's con
 what the integration may do (read and insert content) is set in its capabilities, not by
 OAuth scopes. The token endpoint takes HTTP Basic client authentication and a JSON body.
 """
+from pathlib import Path
+
 from core import Action, ActionParam, ConnectorSpec, OAuthSpec, hookimpl
 from plugins.notion import client, pages
 
@@ -26,7 +28,7 @@ CONNECTOR = ConnectorSpec(
     name="Notion",
     kind="oauth2",
     provider="notion",
-    icon="/static/icons/notion.svg",
+    icon=Path(__file__).parent / "icon.svg",
     description="Find pages in your Notion workspace and create new ones, e.g. a project brief.",
     oauth=OAUTH,
     fetch_account=pages.workspace_name,

@@ -9,8 +9,7 @@ import httpx
 from notion_client import Client
 from notion_client.errors import APIResponseError, RequestTimeoutError
 
-from core.errors import ConnectorError
-from core.http_client import TokenRejected, call_with_token, rate_limited
+from core import call_with_token, ConnectorError, rate_limited, TokenRejected
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """What the Notion connector does: name the workspace, search pages, create a page."""
 from __future__ import annotations
 
-from core.errors import ConnectorError
+from core import ConnectorError
 from plugins.notion import client
 
 MAX_RESULTS = 50

@@ -4,6 +4,8 @@ OAuth v2 (``oauth.v2.access``) with bot scopes ``channels:read`` and ``chat:writ
 rotation is supported when it is turned on for the Slack app (refresh tokens are single use:
 core refreshes under a cross-process lock and saves the new one before using it).
 """
+from pathlib import Path
+
 from core import Action, ActionParam, ConnectorSpec, OAuthSpec, hookimpl
 from plugins.slack import actions, client, oauth
 
@@ -24,7 +26,7 @@ CONNECTOR = ConnectorSpec(
     name="Slack",
     kind="oauth2",
     provider="slack",
-    icon="/static/icons/slack.svg",
+    icon=Path(__file__).parent / "icon.svg",
     description="Post messages to your Slack workspace's channels and list them.",
     oauth=OAUTH,
     fetch_account=actions.workspace_name,

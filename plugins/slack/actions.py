@@ -1,7 +1,7 @@
 """What the Slack connector does: name the workspace, list public channels, post a message."""
 from __future__ import annotations
 
-from core.errors import ConnectorError
+from core import ConnectorError
 from plugins.slack import client
 
 MAX_CHANNELS = 200

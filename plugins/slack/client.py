@@ -6,8 +6,7 @@ import logging
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from core.errors import ConnectorError, NeedsReauth
-from core.http_client import TokenRejected, call_with_token, rate_limited
+from core import call_with_token, ConnectorError, NeedsReauth, rate_limited, TokenRejected
 
 log = logging.getLogger(__name__)
 

@@ -3,6 +3,8 @@
 The connection logic lives in :mod:`plugins.smtp.client`; this module only declares the
 connector and its ``send_email`` action.
 """
+from pathlib import Path
+
 from core import Action, ActionParam, ConfigField, ConnectorSpec, hookimpl
 from plugins.smtp import client
 
@@ -28,7 +30,7 @@ SPEC = ConnectorSpec(
     kind="config",
     provider="smtp",
     description="Send email through your own mail server or provider with an SMTP login.",
-    icon="mail",
+    icon=Path(__file__).parent / "icon.svg",
     fields=(
         ConfigField("host", "SMTP server", help="For example smtp.example.com."),
         ConfigField("port", "Port", type="integer", default=client.DEFAULT_PORT,

@@ -16,8 +16,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from collections.abc import Iterator, Mapping
 
-from core.errors import ConnectorError, ConnectorValidationError, NeedsReauth
-from core.netguard import resolve_public
+from core import ConnectorError, ConnectorValidationError, NeedsReauth, resolve_public
 
 #: Seconds allowed for connecting and for each exchange with the server.
 TIMEOUT = 10.0

@@ -3,8 +3,9 @@
 The REST calls live in :mod:`plugins.twilio.client`; this module declares the connector.
 ``TWILIO_API_ROOT`` overrides ``https://api.twilio.com`` (tests, proxies).
 """
-from core import Action, ActionParam, ConfigField, ConnectorSpec, hookimpl
-from core.http_client import api_root, trying_credentials
+from pathlib import Path
+
+from core import Action, ActionParam, api_root, ConfigField, ConnectorSpec, hookimpl, trying_credentials
 from plugins.twilio import client
 
 
@@ -25,7 +26,7 @@ SPEC = ConnectorSpec(
     kind="config",
     provider="twilio",
     description="Send text messages from your Twilio phone number.",
-    icon="message-square",
+    icon=Path(__file__).parent / "icon.svg",
     fields=(
         ConfigField("account_sid", "Account SID", help="Starts with AC; on the Twilio Console's home page."),
         ConfigField("auth_token", "Auth Token", secret=True, help="Next to the Account SID in the Twilio Console."),

@@ -12,8 +12,7 @@ from collections.abc import Mapping
 
 import requests
 
-from core.errors import ConnectorError, ConnectorValidationError, NeedsReauth
-from core.http_client import request_json
+from core import ConnectorError, ConnectorValidationError, NeedsReauth, request_json
 
 PROVIDER = "Twilio"
 DEFAULT_API_ROOT = "https://api.twilio.com"

@@ -1,7 +1,7 @@
 """Gmail end to end: Google's OAuth dance, metadata-only listing, sending, failures, revoke."""
 import pytest
 
-from core import google
+from plugins import google
 from tests.conftest import connect_google, platform_env
 from tests.connectors.helpers import revoke, run, status
 from tests.fakes.gmail import METADATA_SCOPE, SEND_SCOPE, FakeGmail

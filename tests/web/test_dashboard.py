@@ -309,7 +309,10 @@ def test_callback_page_reports_errors_and_refuses_open_redirects(start_platform,
 
     done = requests.get(site.url + "/connectors/callback/google_calendar", params={"status": "success"}, timeout=10)
     assert 'content="2;url=/?connected=google_calendar"' in done.text
-    assert "/static/icons/google_calendar.svg" in done.text
+    assert "/connectors/google_calendar/icon" in done.text
+    icon = requests.get(site.url + "/connectors/google_calendar/icon", timeout=10)  # from the plugin's package
+    assert icon.status_code == 200 and icon.headers["Content-Type"].startswith("image/svg+xml") and b"<svg" in icon.content
+    assert requests.get(site.url + "/connectors/nope/icon", timeout=10).status_code == 404
 
     unknown = requests.get(site.url + "/connectors/callback/nope", params={"status": "error", "error": "x"}, timeout=10)
     assert unknown.status_code == 200 and "/static/icons/generic.svg" in unknown.text

@@ -289,7 +289,7 @@ export class ConnectorGrid {
 }
 
 function iconOf(c) {
-  const src = typeof c.icon === "string" && c.icon.startsWith("/static/") ? c.icon : `/static/icons/${c.key}.svg`;
+  const src = typeof c.icon === "string" && /^(\/|https:\/\/)/.test(c.icon) ? c.icon : "/static/icons/generic.svg";
   const img = el("img", { class: "card-icon", src, alt: "", width: 44, height: 44 });
   img.addEventListener("error", () => { img.src = "/static/icons/generic.svg"; }, { once: true });
   return img;

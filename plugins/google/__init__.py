@@ -1,4 +1,4 @@
-"""Google APIs for Google connectors: cached discovery clients, the API-root override, error mapping.
+"""Google APIs shared by the Google connectors (not a plugin): discovery clients, the API-root override, errors.
 
 Service objects are built once per process from the discovery document bundled with
 google-api-python-client (no network) and shared; every call gets its own authorized
@@ -14,10 +14,9 @@ import httplib2
 from google.oauth2.credentials import Credentials
 from google_auth_httplib2 import AuthorizedHttp
 from googleapiclient.discovery import build
-from googleapiclient.errors import HttpError  # noqa: F401  (re-exported for plugins)
+from googleapiclient.errors import HttpError  # noqa: F401  (re-exported for the connectors)
 
-from core.errors import ConnectorError, NeedsReauth, NotFound, ProviderError, RateLimited
-from core.spec import OAuthSpec
+from core import ConnectorError, NeedsReauth, NotFound, OAuthSpec, ProviderError, RateLimited
 
 DEFAULT_ROOT = {"calendar": "https://www.googleapis.com/", "gmail": "https://gmail.googleapis.com/"}
 #: Appended to the root: the discovery document's ``servicePath`` (Gmail's is empty: its
@@ -41,6 +40,16 @@ def oauth_spec(*scopes: str) -> OAuthSpec:
         scopes=tuple(scopes),
         extra_authorize_params={"access_type": "offline", "prompt": "consent", "include_granted_scopes": "false"},
     )
+
+
+def client_problems(platform, key: str) -> list[str]:
+    """In production, Google connector ``key`` installed without the Google client stops start-up."""
+    if not platform.config.is_production or platform.connector(key) is None:
+        return []
+    missing = platform.missing_variables(key)
+    if not missing:
+        return []
+    return [f"{key} is enabled but {', '.join(missing)} is not set (or disable it with CONNECTORS_DISABLED={key})"]
 
 
 @functools.lru_cache(maxsize=32)
