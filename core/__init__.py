@@ -15,8 +15,9 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 from core.spec import Action, ActionParam, ConfigField, ConnectorSpec, OAuthSpec  # noqa: E402
 from core.errors import ConnectorValidationError  # noqa: E402
 from core.events import DomainEvent  # noqa: E402
+from core.permissions import may_write_for  # noqa: E402
 
 __all__ = [
     "hookimpl", "hookspec", "Action", "ActionParam", "ConfigField", "ConnectorSpec",
-    "OAuthSpec", "ConnectorValidationError", "DomainEvent", "PROJECT_NAME", "ENTRY_POINT_GROUP",
+    "OAuthSpec", "ConnectorValidationError", "DomainEvent", "may_write_for", "PROJECT_NAME", "ENTRY_POINT_GROUP",
 ]

@@ -44,3 +44,13 @@ class RateLimited(ConnectorError):
 
     code = "rate_limited"
     http_status = 429
+
+
+class DatabaseNotMigrated(ConnectorError):
+    """The database was never migrated; the message names the command that creates the schema."""
+
+    code = "database_not_migrated"
+    http_status = 503
+
+    def __init__(self):
+        super().__init__("The database has no tables yet: run `connectors db upgrade`.")
