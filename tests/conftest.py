@@ -137,3 +137,17 @@ def connect_google(platform: Platform, browser: requests.Session, fake: FakeGoog
     assert f"{location.scheme}://{location.netloc}" == FRONTEND
     assert location.path == f"/connectors/callback/{key}"
     return {k: v[0] for k, v in parse_qs(location.query).items()}
+
+
+@pytest.fixture
+def configured_platform(start_platform, database_url, fake_google) -> Platform:
+    """The platform with every provider configured, as in production: Google and OpenAI answered by
+    the fakes, the other OAuth clients set (their consent pages are never visited)."""
+    from tests.fakes.openai import FakeOpenAI
+
+    clients = {f"{p}_{n}": f"{p.lower()}-{n.lower()}" for p in ("SLACK", "NOTION", "CALENDLY")
+               for n in ("CLIENT_ID", "CLIENT_SECRET")}
+    with FakeOpenAI() as openai:
+        yield start_platform(platform_env(database_url, fake_google, OPENAI_API_KEY=openai.api_key,
+                                          OPENAI_BASE_URL=openai.url + "/v1", REALTIME_RATE_LIMIT="1000/minute",
+                                          **clients))

@@ -1,8 +1,9 @@
 """Bounded inputs: ids, dates and pages that every database and ``datetime`` can hold.
 
 Without bounds, ``/appointments/2147483648`` overflows PostgreSQL's ``integer``,
-``9999-12-31T20:00-10:00`` overflows when converted to UTC (a year from 1900 to 2999 never does), and ``page=10**30`` makes an
-offset no database accepts; each was a 500. With them, each is a 404 or a 422 naming the field.
+``9999-12-31T20:00-10:00`` overflows when converted to UTC (a year from 1900 to 2999 never
+does), and ``page=10**30`` makes an offset no database accepts; each was a 500. With them, each
+is a 404 or a 422 naming the field.
 """
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from marshmallow import ValidationError
 from core import connections
 from core.api.forms import schema_for
 from core.api.schemas import (AuthorizationUrlSchema, ConnectorSchema, RedirectArgsSchema,
-                              RevokeResultSchema)
+                              RevokeResultSchema, object_body)
 from core.auth import current_user
 from core.db import get_session
 from core.errors import ConnectorError
@@ -88,6 +88,8 @@ class ConnectorRedirect(MethodView):
     @blp.arguments(RedirectArgsSchema, location="query")
     @blp.response(200, AuthorizationUrlSchema)
     @blp.alt_response(302, description="Redirect to the provider's consent page", headers=LOCATION)
+    @blp.alt_response(400, response="BAD_REQUEST", description="A config connector: it is not connected through OAuth")
+    @blp.alt_response(404, response="NOT_FOUND")
     @blp.doc(operationId="startOAuth")
     def get(self, args, key):
         """Start OAuth: 302 to the provider, or ``{"authorization_url"}`` for ``Accept: application/json``."""
@@ -168,7 +170,9 @@ def _front_end(config, key, params):
 @blp.route("/<key>/config")
 class ConnectorConfig(MethodView):
     @blp.response(200, ConnectorSchema)
-    @blp.doc(operationId="configureConnector")
+    @blp.alt_response(400, response="BAD_REQUEST", description="An OAuth connector: it has no config")
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.doc(operationId="configureConnector", requestBody=object_body("The connector's fields (see `fields`)"))
     def post(self, key):
         """Config connectors: validate the values against the service for real, store them encrypted, activate."""
         spec = connector_or_404(key)
@@ -187,7 +191,10 @@ class ConnectorConfig(MethodView):
 @blp.route("/<key>/settings")
 class ConnectorSettings(MethodView):
     @blp.response(200, ConnectorSchema)
-    @blp.doc(operationId="changeConnectorSettings")
+    @blp.alt_response(400, response="BAD_REQUEST", description="The connector has no settings")
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.doc(operationId="changeConnectorSettings",
+             requestBody=object_body("Settings to change (see `settings_fields`)"))
     def patch(self, key):
         """Change this user's settings of a connector (e.g. ``calendar_id``, ``sync_enabled``)."""
         spec = connector_or_404(key)
@@ -204,6 +211,7 @@ class ConnectorSettings(MethodView):
 @blp.route("/<key>/revoke")
 class ConnectorRevoke(MethodView):
     @blp.response(200, RevokeResultSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
     @blp.doc(operationId="revokeConnector")
     def post(self, key):
         """Revoke at the provider where possible, purge the credentials, and deactivate."""
