@@ -38,7 +38,7 @@ from core.jobs import dispatch, enqueue_after_commit  # noqa: E402
 from core.models import Appointment, Base as Model, User, UserConnector, UTCDateTime, utcnow  # noqa: E402
 from core.db import get_session  # noqa: E402
 # Who is calling, and the typed handle on the platform's services.
-from core.auth import CurrentUser, current_user  # noqa: E402
+from core.auth import CurrentUser, current_user, public  # noqa: E402
 from core.actions import ActionContext  # noqa: E402
 from core.platform import Platform, current_platform  # noqa: E402
 from core.connections import settings_of  # noqa: E402
@@ -53,6 +53,6 @@ __all__ = [
     "trying_credentials", "PinnedPoolManager", "guarded_session", "private_hosts_allowed", "resolve_public",
     "LockTimeout", "Bucket", "Grant", "Quota", "dispatch", "enqueue_after_commit",
     "Model", "UTCDateTime", "utcnow", "Appointment", "User", "UserConnector", "get_session",
-    "CurrentUser", "current_user", "may_write_for", "ActionContext", "Platform", "current_platform",
+    "CurrentUser", "current_user", "may_write_for", "public", "ActionContext", "Platform", "current_platform",
     "settings_of",
 ]

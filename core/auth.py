@@ -271,6 +271,19 @@ def authenticate(open_session: Callable[[], Session]) -> CurrentUser:
     return g.user
 
 
+def public(view):
+    """Declare a view reachable without a session (a provider's redirect, health, a webhook
+    verified by its own token): decorate a view function, or set ``public = True`` on a
+    ``MethodView`` class. Every other ``/api/`` view requires a session, whatever its path."""
+    view.public = True
+    return view
+
+
+def is_public(view) -> bool:
+    """Whether ``view`` (a view function, or the function Flask made of a ``MethodView``) is public."""
+    return bool(getattr(view, "public", False) or getattr(getattr(view, "view_class", None), "public", False))
+
+
 def current_user() -> CurrentUser:
     """The authenticated user of this request."""
     return g.user

@@ -77,8 +77,9 @@ def db_upgrade(revision):
 
 @main.command("plugins")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option("--strict", is_flag=True, help="Exit with status 1 when any plugin is broken (for CI of deployments).")
 @with_appcontext
-def plugins_command(as_json):
+def plugins_command(as_json, strict):
     """List installed plugins with version, kind, status and error."""
     registry = _ext("registry")
     rows = []
@@ -88,11 +89,13 @@ def plugins_command(as_json):
         rows.append(row)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
-        return
-    click.echo(f"{'PLUGIN':<24} {'VERSION':<10} {'KIND':<14} {'STATUS':<8} ERROR")
-    for row in rows:
-        click.echo(f"{row['name']:<24} {row['version']:<10} {','.join(row['kinds']) or '-':<14} "
-                   f"{row['status']:<8} {row['error'] or ''}")
+    else:
+        click.echo(f"{'PLUGIN':<24} {'VERSION':<10} {'KIND':<14} {'STATUS':<8} ERROR")
+        for row in rows:
+            click.echo(f"{row['name']:<24} {row['version']:<10} {','.join(row['kinds']) or '-':<14} "
+                       f"{row['status']:<8} {row['error'] or ''}")
+    if strict and any(row["status"] != "ok" for row in rows):
+        sys.exit(1)
 
 
 @main.command("tools")

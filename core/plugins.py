@@ -4,7 +4,7 @@ from __future__ import annotations
 import inspect
 import logging
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
+from importlib.metadata import entry_points, packages_distributions
 from pathlib import Path
 
 import pluggy
@@ -25,10 +25,18 @@ class PluginInfo:
     error: str | None = None
     connectors: list[str] = field(default_factory=list)
     hooks: list[str] = field(default_factory=list)
+    #: The distribution that installed the plugin (None when registered in code).
+    package: str | None = None
+    #: Shipped with the platform itself: it wins a connector key over any third-party plugin.
+    builtin: bool = False
 
     def as_dict(self) -> dict:
-        return {"name": self.name, "version": self.version, "status": self.status, "error": self.error,
-                "connectors": self.connectors, "hooks": self.hooks}
+        return {"name": self.name, "version": self.version, "package": self.package, "builtin": self.builtin,
+                "status": self.status, "error": self.error, "connectors": self.connectors, "hooks": self.hooks}
+
+    def label(self) -> str:
+        """The plugin's name and package, as error messages name it."""
+        return f"{self.name!r} (package {self.package!r})" if self.package else repr(self.name)
 
 
 def _is_hookimpl(value) -> bool:
@@ -66,19 +74,24 @@ class PluginRegistry:
         return self.pm.hook
 
     def load_entry_points(self, group: str = ENTRY_POINT_GROUP) -> None:
-        """Load every plugin of ``group``; a broken one is recorded and skipped."""
-        for ep in sorted(entry_points(group=group), key=lambda e: e.name):
+        """Load every plugin of ``group``, the platform's own first, so that a built-in connector
+        always keeps its key; a broken plugin is recorded and skipped."""
+        own = set(packages_distributions().get("core", ()))
+        found = [(ep, ep.dist.metadata["Name"] if ep.dist else None) for ep in entry_points(group=group)]
+        for ep, package in sorted(found, key=lambda pair: (pair[1] not in own, pair[0].name)):
             version = ep.dist.version if ep.dist else "unknown"
             try:
                 module = ep.load()
             except Exception as exc:  # a plugin's import error must not stop the platform
-                self._broken(PluginInfo(ep.name, version), f"import failed: {type(exc).__name__}: {exc}")
+                self._broken(PluginInfo(ep.name, version, package=package, builtin=package in own),
+                             f"import failed: {type(exc).__name__}: {exc}")
                 continue
-            self.add(module, name=ep.name, version=version)
+            self.add(module, name=ep.name, version=version, package=package, builtin=package in own)
 
-    def add(self, plugin, name: str, version: str = "unknown") -> PluginInfo:
+    def add(self, plugin, name: str, version: str = "unknown", *, package: str | None = None,
+            builtin: bool = False) -> PluginInfo:
         """Register one plugin object, validate what it declares, and keep it only if healthy."""
-        info = PluginInfo(name, version)
+        info = PluginInfo(name, version, package=package, builtin=builtin)
         if name in self.plugins:
             return self._broken(info, f"a plugin named {name!r} is already loaded")
         try:
@@ -90,7 +103,7 @@ class PluginRegistry:
             specs = self._collect(plugin, "register_connectors", name)
             routes = self._collect(plugin, "register_routes", name)
             migrations = self._migrations(plugin, name)
-            self._validate(name, specs, routes)
+            self._validate(info, specs, routes)
         except PluginError as exc:
             self.pm.unregister(plugin)
             return self._broken(info, str(exc))
@@ -138,8 +151,8 @@ class PluginRegistry:
             found.append(path.resolve())
         return found
 
-    def _validate(self, name, specs, routes):
-        keys = set()
+    def _validate(self, info, specs, routes):
+        name, keys = info.name, set()
         for spec in specs:
             if not isinstance(spec, ConnectorSpec):
                 raise PluginError(f"plugin {name!r}: register_connectors() returned {spec!r}, not a ConnectorSpec")
@@ -147,8 +160,10 @@ class PluginRegistry:
             if problems:
                 raise PluginError(f"plugin {name!r}, connector {spec.key!r}: {'; '.join(problems)}")
             if spec.key in self.connectors or spec.key in keys:
-                owner = self.connector_plugin.get(spec.key, name)
-                raise PluginError(f"plugin {name!r}: connector key {spec.key!r} is already declared by {owner!r}")
+                owner = self.plugins[self.connector_plugin[spec.key]] if spec.key in self.connectors else info
+                kind = "built-in plugin" if owner.builtin else "plugin"
+                raise PluginError(f"plugin {info.label()}: connector key {spec.key!r} is already declared by "
+                                  f"{kind} {owner.label()}")
             keys.add(spec.key)
         for entry in routes:
             if not (isinstance(entry, tuple) and len(entry) == 2 and hasattr(entry[1], "register")):

@@ -154,3 +154,22 @@ def test_jwks_url_keys_selected_by_kid(tmp_path):
         other = RSAKey.generate_key(2048, parameters={"kid": "k1"})
         with pytest.raises(AuthError, match="signature"):
             verifier.verify(jwt.encode({"alg": "RS256", "kid": "k1"}, _claims(), other))
+
+
+def test_auth_is_decided_on_the_view_never_by_the_path(start_platform, tmp_path):
+    from tests.conftest import platform_env
+    from tests.sample_plugins import weather
+
+    platform = start_platform(platform_env(f"sqlite:///{tmp_path}/a.db"), plugins=[("weather", weather)])
+    anonymous = platform.browser()
+    for path in ("/api/v1/connectors/weather/callback", "/api/v1/connectors/weather/openapi.json",
+                 "/api/v1/connectors/weather/ping", "/api/v1/nothing/here/callback"):
+        assert anonymous.get(platform.api(path)).status_code == 401, path
+    assert anonymous.get(platform.api("/api/v1/connectors/weather/hook")).json() == {"public": True}
+    signed_in = platform.browser("u", "o")
+    assert signed_in.get(platform.api("/api/v1/connectors/weather/callback")).json() == {"private": True}
+    for path in ("/api/v1/openapi.json", "/healthz", "/readyz"):
+        assert anonymous.get(platform.api(path)).status_code == 200, path
+    for path in ("/api/v1/connectors/google_calendar/callback", "/api/integrations/google/callback"):
+        back = anonymous.get(platform.api(path), allow_redirects=False)  # the provider's redirect: no session
+        assert back.status_code == 302 and "status=error" in back.headers["Location"], path

@@ -63,7 +63,7 @@ def test_duplicate_connector_key_refused():
     registry = PluginRegistry()
     registry.add(weather, name="weather")
     info = registry.add(_module("copy", register_connectors=lambda: [weather.CONNECTOR]), name="copy")
-    assert info.status == "broken" and "already declared by 'weather'" in info.error
+    assert info.status == "broken" and "already declared by plugin 'weather'" in info.error
 
 
 def test_broken_plugin_does_not_stop_the_app(start_platform, tmp_path):
@@ -149,3 +149,36 @@ def test_plugin_routes_are_mounted_and_need_a_session(start_platform, tmp_path):
     platform = start_platform(platform_env(f"sqlite:///{tmp_path}/r.db"), plugins=[("weather", weather)])
     assert platform.browser().get(platform.api("/api/v1/connectors/weather/ping")).status_code == 401
     assert platform.browser("u", "o").get(platform.api("/api/v1/connectors/weather/ping")).json() == {"pong": True}
+
+
+def _install(tmp_path, monkeypatch, package: str, entry: str) -> None:
+    """Make ``package`` look installed with the connectors entry point ``entry``."""
+    dist = tmp_path / f"{package.replace('-', '_')}-9.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {package}\nVersion: 9.0\n")
+    (dist / "entry_points.txt").write_text(f"[connectors.plugins]\n{entry}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+
+def test_a_third_party_plugin_never_takes_a_built_in_key(tmp_path, monkeypatch):
+    _install(tmp_path, monkeypatch, "a-takeover", "a_twilio = tests.sample_plugins.impostor")  # sorts first
+    registry = PluginRegistry()
+    registry.load_entry_points()
+    assert registry.connector_plugin["twilio"] == "twilio" and registry.connector("twilio").provider == "twilio"
+    impostor = registry.plugins["a_twilio"]
+    assert impostor.status == "broken" and not impostor.builtin and registry.plugins["twilio"].builtin
+    assert "'a-takeover'" in impostor.error and "built-in plugin 'twilio' (package 'connector-platform')" in \
+        impostor.error
+    assert registry.plugins["twilio"].status == "ok"
+
+
+def test_plugins_strict_exits_1_when_any_plugin_is_broken(tmp_path, monkeypatch):
+    from core.cli import main
+
+    monkeypatch.setenv("CONNECTORS_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/c.db")
+    assert CliRunner().invoke(main, ["plugins", "--strict"]).exit_code == 0
+    _install(tmp_path, monkeypatch, "a-takeover", "a_twilio = tests.sample_plugins.impostor")
+    result = CliRunner().invoke(main, ["plugins", "--strict"])
+    assert result.exit_code == 1 and "a_twilio" in result.output and "broken" in result.output
+    assert CliRunner().invoke(main, ["plugins"]).exit_code == 0  # without --strict it only reports

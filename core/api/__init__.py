@@ -1,16 +1,17 @@
 """The HTTP API: flask-smorest setup, the one JSON error shape, and session enforcement."""
 from __future__ import annotations
 
+import functools
 import logging
 
-from flask import Blueprint, request
+from flask import Blueprint, current_app, request
 from swagger_ui_bundle import swagger_ui_path
 from flask_smorest import Api, abort
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from core.api import guards
-from core.auth import AuthError, authenticate
+from core.auth import AuthError, authenticate, is_public, public
 from core.db import get_db, get_session
 from core.errors import ConnectorError, DatabaseNotMigrated
 
@@ -20,10 +21,6 @@ log = logging.getLogger(__name__)
 SWAGGER_UI_URL = "/static/swagger-ui/"
 SWAGGER_UI_ASSETS = Blueprint("swagger_ui", __name__, static_folder=swagger_ui_path,
                               static_url_path=SWAGGER_UI_URL.rstrip("/"))
-
-#: Paths under /api that do not need a session (the provider redirects the browser there).
-PUBLIC_SUFFIXES = ("/callback", "/openapi.json", "/docs")
-
 
 def create_api(app) -> Api:
     """Attach flask-smorest to ``app``, with the JSON error handlers and the session check."""
@@ -37,6 +34,9 @@ def create_api(app) -> Api:
     )
     api = Api(app)
     app.register_blueprint(SWAGGER_UI_ASSETS)
+    for endpoint, view in list(app.view_functions.items()):  # the OpenAPI document and its viewer
+        if endpoint.startswith("api-docs."):
+            app.view_functions[endpoint] = public(_calling(view))
     app.before_request(_require_session)
     guards.install(app, api)
     app.register_error_handler(ConnectorError, _connector_error)
@@ -44,9 +44,21 @@ def create_api(app) -> Api:
     return api
 
 
+def _calling(view):
+    """A plain function calling ``view`` (flask-smorest's views are bound methods, which take no mark)."""
+    @functools.wraps(view)
+    def call(*args, **kwargs):
+        return view(*args, **kwargs)
+    return call
+
+
 def _require_session():
-    path = request.path
-    if not path.startswith("/api/") or request.method == "OPTIONS" or path.endswith(PUBLIC_SUFFIXES):
+    """Every ``/api/`` request needs a session unless its view is declared public (see
+    :func:`core.auth.public`): decided on the view, never by the path."""
+    if not request.path.startswith("/api/") or request.method == "OPTIONS":
+        return None
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    if view is not None and is_public(view):
         return None
     try:
         authenticate(get_session)

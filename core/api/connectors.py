@@ -119,6 +119,8 @@ def start_oauth(key: str, return_to: str | None):
 
 @blp.route("/<key>/callback")
 class ConnectorCallback(MethodView):
+    public = True  # the provider sends the browser here; the single-use state says who it is
+
     @blp.alt_response(302, description="Redirect to FRONTEND_URL/connectors/callback/<key>", headers=LOCATION)
     @blp.doc(security=[])
     def get(self, key):

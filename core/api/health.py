@@ -2,16 +2,20 @@
 from flask import Blueprint, current_app
 from sqlalchemy import text
 
+from core.auth import public
+
 blp = Blueprint("health", __name__)
 
 
 @blp.get("/healthz")
+@public
 def healthz():
     """The process is up."""
     return {"status": "ok"}
 
 
 @blp.get("/readyz")
+@public
 def readyz():
     """The database (and Redis, when configured) answer; 503 naming what does not."""
     checks = {}

@@ -5,6 +5,8 @@ route's view, so the two can never drift apart.
 """
 from flask import Blueprint, current_app, request
 from flask_smorest import abort
+
+from core import public
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 
 blp = Blueprint("cassius_compat", __name__, url_prefix="/api/integrations/google")
@@ -32,6 +34,10 @@ def _forward(name):
     return current_app.view_functions[endpoint](**args)
 
 
+#: The aliases of public views are public too (the provider sends the browser to ``callback``).
+PUBLIC = ("callback",)
+
 for _name, (_methods, _target) in ALIASES.items():
+    _view = (lambda _n=_name: _forward(_n))
     blp.add_url_rule(f"/{_name}", f"alias_{_name.replace('-', '_')}",
-                     lambda _n=_name: _forward(_n), methods=list(_methods))
+                     public(_view) if _name in PUBLIC else _view, methods=list(_methods))

@@ -1,7 +1,7 @@
 """A third-party style connector: one config field, one action, one route."""
 from flask import Blueprint
 
-from core import Action, ActionParam, ConfigField, ConnectorSpec, ConnectorValidationError, hookimpl
+from core import Action, ActionParam, ConfigField, ConnectorSpec, ConnectorValidationError, hookimpl, public
 
 blp = Blueprint("weather", __name__)
 
@@ -10,6 +10,20 @@ blp = Blueprint("weather", __name__)
 def ping():
     """A plugin route mounted under /api/v1/connectors/weather/."""
     return {"pong": True}
+
+
+@blp.get("/callback")
+@blp.get("/openapi.json")
+def looks_public():
+    """Paths that once skipped the session check by their suffix: they need one like any other."""
+    return {"private": True}
+
+
+@blp.get("/hook")
+@public
+def hook():
+    """A route the plugin declares public (a webhook checking its own token, say)."""
+    return {"public": True}
 
 
 def validate(values):
