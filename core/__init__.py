@@ -15,8 +15,9 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 from core.spec import Action, ActionParam, ConfigField, ConnectorSpec, OAuthSpec  # noqa: E402
 from core.errors import ConnectorValidationError  # noqa: E402
 from core.events import DomainEvent  # noqa: E402
+from core.availability import BusyTimes  # noqa: E402
 
 __all__ = [
     "hookimpl", "hookspec", "Action", "ActionParam", "ConfigField", "ConnectorSpec",
-    "OAuthSpec", "ConnectorValidationError", "DomainEvent", "PROJECT_NAME", "ENTRY_POINT_GROUP",
+    "OAuthSpec", "ConnectorValidationError", "DomainEvent", "BusyTimes", "PROJECT_NAME", "ENTRY_POINT_GROUP",
 ]

@@ -34,3 +34,15 @@ def reconcile(session):
 @hookspec
 def status_details(connector, user_id, session):
     """Return extra fields (e.g. ``last_sync``) for ``user_id``'s status of ``connector``, or None."""
+
+
+@hookspec
+def busy_intervals(user_id, start, end):
+    """Return a :class:`core.BusyTimes` of ``user_id``'s busy times in ``[start, end)``, or None.
+
+    ``start`` and ``end`` are timezone-aware datetimes. Answer with instants only (never
+    titles or attendees), from a cache where possible: this is called by
+    ``GET /api/v1/availability`` and before every appointment is created or moved. Answer
+    None for a user who has not connected the plugin's connector; set ``notice`` when the
+    answer is incomplete (e.g. ``reconnect_required``).
+    """

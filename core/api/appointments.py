@@ -7,7 +7,7 @@ from flask_smorest import Blueprint, abort
 from marshmallow import RAISE, Schema, fields, validate
 from sqlalchemy import select
 
-from core import appointments
+from core import appointments, availability
 from core.auth import current_user
 from core.db import get_session
 from core.models import CalendarEventLink, User
@@ -28,6 +28,8 @@ class AppointmentInputSchema(Schema):
     location = fields.String(allow_none=True, validate=validate.Length(max=500))
     notes = fields.String(allow_none=True, validate=validate.Length(max=8000))
     status = fields.String(validate=validate.OneOf(appointments.STATUSES))
+    allow_conflict = fields.Boolean(load_default=False, metadata={
+        "description": "Book even when the owner is busy then (otherwise 409 conflict)"})
 
 
 class AppointmentPatchSchema(AppointmentInputSchema):
@@ -100,6 +102,18 @@ def _one_or_404(appointment_id: int):
     return appointment
 
 
+def _refuse_conflict(owner_user_id: int, starts_at, ends_at, moving=None) -> None:
+    """Answer 409 ``conflict`` with the busy intervals (no details) when the owner is busy then."""
+    if ends_at <= starts_at:
+        return  # the domain check answers 422
+    known = availability.busy_for(_registry(), get_session(), owner_user_id, starts_at, ends_at, exclude=moving)
+    if known.busy:
+        abort(409, message="The owner is busy at that time: pick a free slot (GET /api/v1/availability) "
+                           "or send \"allow_conflict\": true.",
+              errors={"reason": "conflict", "busy": [{"start": s.isoformat(), "end": e.isoformat()}
+                                                     for s, e in known.busy]})
+
+
 def _commit_or_422(change):
     """Run ``change()`` and commit; a domain validation error becomes a 422 naming the field."""
     session = get_session()
@@ -131,7 +145,12 @@ class Appointments(MethodView):
     @blp.arguments(AppointmentInputSchema)
     @blp.response(201, AppointmentSchema)
     def post(self, values):
-        """Create an appointment owned by you; it syncs to your chosen Google Calendar."""
+        """Create an appointment owned by you; it syncs to your chosen Google Calendar.
+
+        Answers 409 ``conflict`` (with the busy intervals) when you are busy then, unless
+        ``allow_conflict`` is true."""
+        if not values.pop("allow_conflict") and values.get("status", "scheduled") == "scheduled":
+            _refuse_conflict(current_user().id, values["starts_at"], values["ends_at"])
         return _commit_or_422(lambda: appointments.create(get_session(), _registry(), current_user(), values))
 
 
@@ -145,10 +164,18 @@ class AppointmentItem(MethodView):
     @blp.arguments(AppointmentPatchSchema)
     @blp.response(200, AppointmentSchema)
     def patch(self, changes, appointment_id):
-        """Move, edit, cancel (``status: cancelled``) or restore an appointment."""
+        """Move, edit, cancel (``status: cancelled``) or restore an appointment.
+
+        Moving it (or restoring it) into a time its owner is busy answers 409 ``conflict``
+        unless ``allow_conflict`` is true."""
+        allow_conflict = changes.pop("allow_conflict")
         if not changes:
             abort(422, message="Nothing to change.", errors={"json": {"_schema": ["Send at least one field."]}})
         appointment = _one_or_404(appointment_id)
+        after = {k: changes.get(k, getattr(appointment, k)) for k in ("starts_at", "ends_at", "status")}
+        moved = any(after[k] != getattr(appointment, k) for k in after)
+        if not allow_conflict and moved and after["status"] == "scheduled":
+            _refuse_conflict(appointment.owner_user_id, after["starts_at"], after["ends_at"], moving=appointment)
         return _commit_or_422(lambda: appointments.update(get_session(), _registry(), appointment, changes))
 
     @blp.response(200, AppointmentSchema)

@@ -1,13 +1,15 @@
 """Google Calendar connector: OAuth with minimal scopes, the user's calendars, sync settings, agent actions."""
 from core import ConfigField, ConnectorSpec, google, hookimpl
-from plugins.google_calendar import actions, calendars, links, sync, sync_routes
+from plugins.google_calendar import actions, busy, calendars, links, sync, sync_routes
 
 SCOPES = (
     "https://www.googleapis.com/auth/calendar.events",
     "https://www.googleapis.com/auth/calendar.calendarlist.readonly",
+    busy.FREEBUSY_SCOPE,
 )
 
-OAUTH = google.oauth_spec(*SCOPES)
+#: Without busy times Cassius still syncs: a user may untick that permission.
+OAUTH = google.oauth_spec(*SCOPES, optional=(busy.FREEBUSY_SCOPE,))
 
 CONNECTOR = ConnectorSpec(
     key="google_calendar",
@@ -22,6 +24,8 @@ CONNECTOR = ConnectorSpec(
         ConfigField("calendar_id", "Calendar", required=False, default="primary",
                     help="Where appointments go; 'primary' is your main calendar."),
         ConfigField("sync_enabled", "Sync appointments", type="boolean", required=False, default=True),
+        ConfigField("busy_calendar_ids", "Also count as busy", required=False, default="",
+                    help="Other calendars whose events make you busy (comma-separated ids, at most 9)."),
     ),
     actions=actions.ACTIONS,
 )
@@ -53,7 +57,13 @@ def reconcile(session):
 
 @hookimpl
 def status_details(connector, user_id, session):
-    """Add ``last_sync`` and ``pending_changes`` to the google_calendar status."""
+    """Add ``last_sync``, ``pending_changes`` and ``availability`` to the google_calendar status."""
     if connector == "google_calendar":
-        return links.status_details(session, user_id)
+        return {**links.status_details(session, user_id), **busy.status_details(session, user_id)}
     return None
+
+
+@hookimpl
+def busy_intervals(user_id, start, end):
+    """The user's busy times in their sync target and "count as busy" calendars (freebusy, cached)."""
+    return busy.busy_intervals(user_id, start, end)

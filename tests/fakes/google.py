@@ -64,6 +64,8 @@ _DEFAULT_REASONS = {
     412: "conditionNotMet",
     429: "rateLimitExceeded",
 }
+#: The longest window ``freebusy.query`` accepts, in days (Google refuses longer ones).
+FREEBUSY_MAX_DAYS = 62
 _NO_STORE = {"Cache-Control": "no-cache, no-store, max-age=0, must-revalidate", "Pragma": "no-cache"}
 
 
@@ -185,6 +187,11 @@ def _event_time(when: dict | None) -> datetime | None:
     if "dateTime" in when:
         return _parse_time(when["dateTime"])
     return _parse_time(when["date"] + "T00:00:00+00:00") if "date" in when else None
+
+
+def _rfc3339(moment: datetime) -> str:
+    """``moment`` in UTC as Google writes it: ``2030-05-01T09:00:00Z``."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _now() -> str:
@@ -782,6 +789,41 @@ class FakeGoogle(OAuthProviderFake):
                 **extra,
             }
         )
+
+    @_calendar_method("calendar.freebusy.query")
+    def _freebusy_query(self, account: _Account, request: Request, body: dict) -> Response:
+        time_min, time_max = (_parse_time(body.get(k) or "", strict=True) for k in ("timeMin", "timeMax"))
+        if time_min is None or time_max is None:
+            raise _ApiError(400, "Missing timeMin or timeMax.", "required")
+        if time_max <= time_min:
+            raise _ApiError(400, "The specified time range is empty.", "timeRangeEmpty", location="timeMax")
+        if (time_max - time_min).days > FREEBUSY_MAX_DAYS:
+            raise _ApiError(400, "The requested time range is too long.", "timeRangeTooLong", location="timeMax")
+        items = body.get("items") or []
+        if len(items) > 50:
+            raise _ApiError(400, "Too many calendars requested.", "tooManyCalendarsRequested")
+        calendars = {}
+        for item in items:
+            entry = account.calendars.get(account.email if item["id"] == "primary" else item["id"])
+            if entry is None:
+                calendars[item["id"]] = {"errors": [{"domain": "global", "reason": "notFound"}], "busy": []}
+                continue
+            spans = sorted(
+                (max(start, time_min), min(end, time_max))
+                for event in account.events[entry["id"]].values()
+                if event["status"] != "cancelled" and event.get("transparency") != "transparent"
+                for start, end in [(_event_time(event.get("start")), _event_time(event.get("end")))]
+                if start and end and start < time_max and end > time_min
+            )
+            busy: list[list[datetime]] = []
+            for start, end in spans:
+                if busy and start <= busy[-1][1]:
+                    busy[-1][1] = max(busy[-1][1], end)
+                else:
+                    busy.append([start, end])
+            calendars[item["id"]] = {"busy": [{"start": _rfc3339(s), "end": _rfc3339(e)} for s, e in busy]}
+        return json_response({"kind": "calendar#freeBusy", "timeMin": _rfc3339(time_min),
+                              "timeMax": _rfc3339(time_max), "calendars": calendars})
 
     @staticmethod
     def _event_matches(event: dict, request: Request) -> bool:
