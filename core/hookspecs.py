@@ -46,3 +46,12 @@ def busy_intervals(user_id, start, end):
     None for a user who has not connected the plugin's connector; set ``notice`` when the
     answer is incomplete (e.g. ``reconnect_required``).
     """
+
+
+@hookspec
+def before_disconnect(connector, user_id, session):
+    """Called when ``user_id`` disconnects ``connector``, before its grant is revoked and its credentials purged.
+
+    The one hook that may call the provider as the user, for the last time: stop a push
+    subscription, say. Keep it short (it runs inside the disconnect request) and never raise.
+    """

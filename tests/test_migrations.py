@@ -5,6 +5,7 @@ from sqlalchemy import inspect
 
 from core.db import Database
 from core.models import Base
+from plugins.google_calendar import state  # noqa: F401  (its tables are in the migrations too)
 
 CONTRACT = {
     "users": {"id", "org_id", "external_id", "created_at", "updated_at"},

@@ -1,6 +1,6 @@
 """Google Calendar connector: OAuth with minimal scopes, the user's calendars, sync settings, agent actions."""
 from core import ConfigField, ConnectorSpec, google, hookimpl
-from plugins.google_calendar import actions, busy, calendars, links, sync, sync_routes
+from plugins.google_calendar import actions, busy, calendars, change_routes, channels, links, sync, sync_routes
 
 SCOPES = (
     "https://www.googleapis.com/auth/calendar.events",
@@ -39,8 +39,9 @@ def register_connectors():
 
 @hookimpl
 def register_routes():
-    """Mount the calendars and sync-now routes under /api/v1/connectors/google_calendar/."""
-    return [("google_calendar", calendars.blp), ("google_calendar", sync_routes.blp)]
+    """Mount the calendars, sync-now, notifications and changes routes under /api/v1/connectors/google_calendar/."""
+    return [("google_calendar", calendars.blp), ("google_calendar", sync_routes.blp),
+            ("google_calendar", change_routes.blp)]
 
 
 @hookimpl
@@ -67,3 +68,10 @@ def status_details(connector, user_id, session):
 def busy_intervals(user_id, start, end):
     """The user's busy times in their sync target and "count as busy" calendars (freebusy, cached)."""
     return busy.busy_intervals(user_id, start, end)
+
+
+@hookimpl
+def before_disconnect(connector, user_id, session):
+    """Stop the user's push channel while the grant still allows it."""
+    if connector == "google_calendar":
+        channels.stop_now(session, user_id)

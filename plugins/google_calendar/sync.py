@@ -32,7 +32,8 @@ from core import google, quota
 from core.errors import ConnectorError, NeedsReauth
 from core.jobs import dispatch, enqueue_after_commit
 from core.models import CalendarEventLink
-from plugins.google_calendar import lease, links
+from plugins.google_calendar import channels, lease, links
+from plugins.google_calendar.changes import coalesce_key as changes_key, pull_changes
 from plugins.google_calendar.links import Item
 from plugins.google_calendar.mapping import is_ours
 from plugins.google_calendar.transport import BATCH_LIMIT, Caller
@@ -323,15 +324,24 @@ def handle_event(event, session) -> None:
         return
     if event.name == "connector.connected":
         enqueue_after_commit(session, sync_user, event.user_id)
+        channels.forget(session, event.user_id, stop_channel=False)  # a new grant: start reading back afresh
+        enqueue_after_commit(session, channels.watch, event.user_id)
     elif event.name == "connector.settings_changed":
         before, after = event.data["before"], event.data["after"]
-        if before.get("calendar_id") != after.get("calendar_id"):
+        switched = before.get("calendar_id") != after.get("calendar_id")
+        if switched:
             links.mark_calendar_switched(session, event.user_id)
         row = links.connector_row(session, event.user_id)
         if row is not None and row.status == "error":
             row.status, row.last_error = "active", None
+        if switched or before.get("sync_enabled") != after.get("sync_enabled"):
+            channels.forget(session, event.user_id, stop_channel=True)
+            if after.get("sync_enabled"):
+                enqueue_after_commit(session, channels.watch, event.user_id)
         if after.get("sync_enabled"):
             enqueue_after_commit(session, sync_user, event.user_id)
+    elif event.name == "connector.revoked":
+        channels.forget(session, event.user_id, stop_channel=False)  # stopped by before_disconnect
 
 
 def reconcile_user(session, user_id: int) -> int:
@@ -343,11 +353,18 @@ def reconcile_user(session, user_id: int) -> int:
 
 
 def reconcile(session) -> dict:
-    """Enqueue a sync run for every user with links behind (``synced_version < version``)."""
+    """Enqueue a sync run for every user with links behind (``synced_version < version``), renew
+    push channels about to expire and poll the calendars of users without one."""
     retried = links.retry_failed(session)
     session.flush()
     counts = links.stale_by_user(session)
     for user_id in counts:
         enqueue_after_commit(session, sync_user, user_id)
+    renew, poll = channels.due(session)
+    for user_id in renew:
+        enqueue_after_commit(session, channels.watch, user_id)
+    for user_id in poll:
+        enqueue_after_commit(session, pull_changes, user_id, coalesce=changes_key(user_id))
     return {"google_calendar_stale_links": sum(counts.values()), "google_calendar_users": len(counts),
-            "google_calendar_failed_retried": retried}
+            "google_calendar_failed_retried": retried, "google_calendar_channels_renewed": len(renew),
+            "google_calendar_polled": len(poll)}
