@@ -91,6 +91,26 @@ def busy_for(registry, session, user_id: int, start: datetime, end: datetime,
     return UserAvailability(user_id, merge(clipped), notices)
 
 
+def conflicts(registry, session, owner_user_id: int, starts_at: datetime, ends_at: datetime,
+              moving: Appointment | None = None) -> list[tuple[datetime, datetime]]:
+    """The busy intervals an appointment of ``owner_user_id`` at ``[starts_at, ends_at)`` would overlap.
+
+    ``moving`` is the appointment being moved (it never conflicts with itself). An invalid
+    range has no conflicts: the domain check refuses it.
+    """
+    if ends_at <= starts_at:
+        return []
+    return busy_for(registry, session, owner_user_id, starts_at, ends_at, exclude=moving).busy
+
+
+def next_free(registry, session, owner_user_id: int, after: datetime, duration: timedelta, hours: WorkingHours,
+              count: int = 3) -> list[tuple[datetime, datetime]]:
+    """The first ``count`` free slots of ``duration`` in the week from ``after`` (to offer after a conflict)."""
+    end = after + timedelta(days=7)
+    known = busy_for(registry, session, owner_user_id, after, end)
+    return free_slots(known.busy, after, end, duration, hours, limit=count)
+
+
 @dataclass(frozen=True)
 class WorkingHours:
     """The daily window in which free slots are offered, in one time zone."""

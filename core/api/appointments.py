@@ -104,14 +104,12 @@ def _one_or_404(appointment_id: int):
 
 def _refuse_conflict(owner_user_id: int, starts_at, ends_at, moving=None) -> None:
     """Answer 409 ``conflict`` with the busy intervals (no details) when the owner is busy then."""
-    if ends_at <= starts_at:
-        return  # the domain check answers 422
-    known = availability.busy_for(_registry(), get_session(), owner_user_id, starts_at, ends_at, exclude=moving)
-    if known.busy:
+    busy = availability.conflicts(_registry(), get_session(), owner_user_id, starts_at, ends_at, moving)
+    if busy:
         abort(409, message="The owner is busy at that time: pick a free slot (GET /api/v1/availability) "
                            "or send \"allow_conflict\": true.",
               errors={"reason": "conflict", "busy": [{"start": s.isoformat(), "end": e.isoformat()}
-                                                     for s, e in known.busy]})
+                                                     for s, e in busy]})
 
 
 def _commit_or_422(change):
