@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from core.models import Appointment
 
@@ -61,13 +61,17 @@ def overlapping(intervals, start: datetime, end: datetime) -> list[tuple[datetim
     return [(s, e) for s, e in intervals if s < end and e > start]
 
 
+#: Built once: this runs on every availability question and every booking.
+_APPOINTMENTS = select(Appointment.id, Appointment.starts_at, Appointment.ends_at).where(
+    Appointment.owner_user_id == bindparam("user_id"), Appointment.status == "scheduled",
+    Appointment.starts_at < bindparam("end"), Appointment.ends_at > bindparam("start"))
+
+
 def appointment_intervals(session, user_id: int, start: datetime, end: datetime,
                           exclude_appointment: int | None = None) -> list[tuple[datetime, datetime]]:
     """The user's scheduled appointments overlapping ``[start, end)``, as intervals."""
-    query = select(Appointment.id, Appointment.starts_at, Appointment.ends_at).where(
-        Appointment.owner_user_id == user_id, Appointment.status == "scheduled",
-        Appointment.starts_at < end, Appointment.ends_at > start)
-    return [(s, e) for appointment_id, s, e in session.execute(query) if appointment_id != exclude_appointment]
+    rows = session.execute(_APPOINTMENTS, {"user_id": user_id, "start": start, "end": end})
+    return [(s, e) for appointment_id, s, e in rows if appointment_id != exclude_appointment]
 
 
 def busy_for(registry, session, user_id: int, start: datetime, end: datetime,

@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from redis.exceptions import RedisError
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from core import BusyTimes, google
 from core.errors import ConnectorError
@@ -103,17 +103,20 @@ def cache(app=None) -> Cache:
     return found
 
 
+#: The user's connection and granted scopes: one prepared read per question (see core.db.PreparedQuery).
+_CONNECTION = select(UserConnector.status, UserConnector.settings_json, UserConnectorCredential.scopes).outerjoin(
+    UserConnectorCredential, (UserConnectorCredential.user_id == UserConnector.user_id)
+    & (UserConnectorCredential.connector_code == bindparam("key"))).where(
+    UserConnector.user_id == bindparam("user_id"), UserConnector.connector_code == bindparam("key"))
+
+
 def busy_intervals(user_id: int, start: datetime, end: datetime) -> BusyTimes | None:
     """``user_id``'s Google busy times in ``[start, end)``; None when Google Calendar is not connected."""
-    with current_app.extensions["connectors.db"].session_scope() as session:
-        found = session.execute(select(UserConnector, UserConnectorCredential.scopes).outerjoin(
-            UserConnectorCredential, (UserConnectorCredential.user_id == UserConnector.user_id)
-            & (UserConnectorCredential.connector_code == links.KEY)).where(
-            UserConnector.user_id == user_id, UserConnector.connector_code == links.KEY)).first()
-    if found is None or found[0].status not in CALLABLE:
+    found = current_app.extensions["connectors.db"].prepared(_CONNECTION).rows(user_id=user_id, key=links.KEY)
+    if not found or found[0][0] not in CALLABLE:
         return None
-    row, scopes = found
-    settings = links.settings(row)
+    _status, settings_json, scopes = found[0]
+    settings = links.settings(UserConnector(settings_json=settings_json))
     if not settings["sync_enabled"]:
         return None  # sync switched off: Cassius makes no Google call for this user
     if FREEBUSY_SCOPE not in (scopes or "").split():
