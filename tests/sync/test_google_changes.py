@@ -188,3 +188,24 @@ def test_policy_keep_google_follows_automatically(start_platform, database_url, 
     assert writes(fake_google) == before
     assert alice.get(platform.api(CHANGES)).json() == []
     assert alice.get(platform.api(APPOINTMENTS)).json()[0]["version"] == 2
+
+
+def test_push_path_with_workers(worker_platform, workers, fake_google):
+    from tests.sync.conftest import synced
+
+    workers.env[ADDRESS_VARIABLE] = worker_platform.url + PATH  # the watch job runs in the worker
+    workers.start("--reconcile-every", "0")
+    alice = worker_platform.browser("alice", "org-a")
+    connect_google(worker_platform, alice, fake_google, "alice@example.com")
+    wait_until(lambda: fake_google.live_channels("alice@example.com"), what="the channel\n" + workers.logs())
+    created = new_appointment(worker_platform, alice, "Moved with workers", hour=9)
+    wait_until(synced(worker_platform, alice, created["id"]), what="the insert\n" + workers.logs())
+    event_id = appointment(worker_platform, alice, created["id"])["external_event_id"]
+
+    fake_google.edit_as_user("alice@example.com", event_id, **MOVED)
+    wait_until(synced(worker_platform, alice, created["id"], "changed_in_google"),
+               what="the pushed change\n" + workers.logs())
+    assert alice.post(worker_platform.api(f"{CHANGES}/{created['id']}"), json={"choice": "restore"}).status_code == 200
+    wait_until(lambda: fake_google.events("alice@example.com")[0]["start"]["dateTime"].startswith("2030-05-01T11:00"),
+               what="the restored event\n" + workers.logs())
+    wait_until(synced(worker_platform, alice, created["id"]), what="synced again")
