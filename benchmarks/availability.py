@@ -37,7 +37,7 @@ from werkzeug.serving import make_server  # noqa: E402
 from core import connections  # noqa: E402
 from core.app import create_app  # noqa: E402
 from core.auth import CurrentUser, mint_token, user_for_claims  # noqa: E402
-from core.models import CalendarEventLink  # noqa: E402
+from plugins.google_calendar.models import CalendarEventLink  # noqa: E402
 from plugins.google_calendar import SCOPES, busy  # noqa: E402
 from plugins.google_calendar.channels import ADDRESS_VARIABLE, PATH  # noqa: E402
 from tests.conftest import platform_env  # noqa: E402

@@ -85,7 +85,7 @@ def busy_for(registry, session, user_id: int, start: datetime, end: datetime,
     own = appointment_intervals(session, user_id, start, end, exclude.id if exclude is not None else None)
     mine = (exclude.starts_at, exclude.ends_at) if exclude is not None else None
     intervals, notices = list(own), []
-    for answer in registry.hook.busy_intervals(user_id=user_id, start=start, end=end):
+    for answer in registry.hook.busy_intervals(user_id=user_id, start=start, end=end, platform=registry.platform):
         if answer is None:
             continue
         intervals.extend((s, e) for s, e in answer.intervals if (s, e) != mine and s < end and e > start)

@@ -23,9 +23,8 @@ from flask import current_app
 from redis.exceptions import RedisError
 from sqlalchemy import bindparam, select
 
-from core import BusyTimes, google
-from core.errors import ConnectorError
-from core.models import UserConnector, UserConnectorCredential
+from core import BusyTimes, ConnectorError, UserConnector, google
+from core.models import UserConnectorCredential
 from plugins.google_calendar import links
 
 FREEBUSY_SCOPE = "https://www.googleapis.com/auth/calendar.freebusy"

@@ -9,12 +9,9 @@ from flask_smorest import Blueprint, abort
 from marshmallow import RAISE, Schema, fields, validate
 from sqlalchemy import select
 
-from core import appointments
-from core.auth import current_user
-from core.db import get_session
-from core.jobs import dispatch
-from core.models import CalendarEventLink
+from core import Appointment, appointments, current_user, dispatch, get_session
 from plugins.google_calendar import busy, changes
+from plugins.google_calendar.models import CalendarEventLink
 from plugins.google_calendar.channels import token_hash
 from plugins.google_calendar.state import SyncState
 
@@ -79,8 +76,8 @@ class ChangeChoice(MethodView):
     def post(self, body, appointment_id):
         """Keep Google's change (the appointment follows) or restore the appointment in Google."""
         session, user = get_session(), current_user()
-        found = session.execute(select(CalendarEventLink, changes.Appointment).join(
-            changes.Appointment, changes.Appointment.id == CalendarEventLink.appointment_id).where(
+        found = session.execute(select(CalendarEventLink, Appointment).join(
+            Appointment, Appointment.id == CalendarEventLink.appointment_id).where(
             CalendarEventLink.appointment_id == appointment_id, CalendarEventLink.user_id == user.id)).first()
         if found is None or found[0].sync_status != changes.CHANGED:
             abort(404, message=f"Appointment {appointment_id} has no change from Google waiting for a choice.")

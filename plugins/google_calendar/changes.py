@@ -18,13 +18,12 @@ from datetime import UTC, datetime
 from flask import current_app
 from sqlalchemy import delete, select
 
-from core import appointments
-from core.errors import ConnectorError, NeedsReauth
-from core.jobs import enqueue_after_commit
-from core.locks import LockTimeout, distributed_lock
-from core.models import Appointment, CalendarEventLink, utcnow
+from core import (
+    Appointment, ConnectorError, LockTimeout, NeedsReauth, appointments, current_platform, enqueue_after_commit, utcnow,
+)
 from plugins.google_calendar import links
 from plugins.google_calendar.mapping import is_ours
+from plugins.google_calendar.models import CalendarEventLink
 from plugins.google_calendar.state import GoogleChange, SyncState
 from plugins.google_calendar.transport import Caller
 
@@ -58,11 +57,10 @@ def coalesce_key(user_id: int) -> str:
 
 def pull_changes(user_id: int) -> dict | None:
     """RQ job: read the user's target calendar back since the last sync token; returns counts."""
-    app = current_app._get_current_object()
-    db = app.extensions["connectors.db"]
+    platform = current_platform()
     try:
-        with distributed_lock(db, app.extensions.get("connectors.redis"), coalesce_key(user_id), ttl=120, wait=30):
-            return Pull(app, user_id).run()
+        with platform.lock(coalesce_key(user_id), ttl=120, wait=30):
+            return Pull(platform.app, user_id).run()
     except LockTimeout:
         log.info("Pull of user %s skipped: another one held the lock for 30 s", user_id)
         return None

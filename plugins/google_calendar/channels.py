@@ -20,9 +20,7 @@ from urllib.parse import urlsplit
 from flask import current_app
 from sqlalchemy import or_, select
 
-from core.errors import ConnectorError
-from core.jobs import enqueue_after_commit
-from core.models import utcnow
+from core import ConnectorError, enqueue_after_commit, utcnow
 from plugins.google_calendar import links
 from plugins.google_calendar.changes import pull_changes
 from plugins.google_calendar.state import SyncState
@@ -111,6 +109,22 @@ def stop(user_id: int, channel_id: str, resource_id: str) -> None:
         caller.run([caller.channels.stop(body={"id": channel_id, "resourceId": resource_id})])
     except ConnectorError as exc:  # no token any more: the channel expires on its own, ignored meanwhile
         log.info("Could not stop channel of user %s (%s)", user_id, exc.code)
+
+
+def connection_changed(event, session) -> None:
+    """Open the channel on connecting; replace it when the calendar or sync changes; forget it on disconnect."""
+    if event.name == "connector.connected":
+        forget(session, event.user_id, stop_channel=False)  # a new grant: start reading back afresh
+        enqueue_after_commit(session, watch, event.user_id)
+    elif event.name == "connector.settings_changed":
+        before, after = event.data["before"], event.data["after"]
+        if before.get("calendar_id") != after.get("calendar_id") or before.get("sync_enabled") != after.get(
+                "sync_enabled"):
+            forget(session, event.user_id, stop_channel=True)
+            if after.get("sync_enabled"):
+                enqueue_after_commit(session, watch, event.user_id)
+    elif event.name == "connector.revoked":
+        forget(session, event.user_id, stop_channel=False)  # stopped by before_disconnect
 
 
 def stop_now(session, user_id: int) -> None:

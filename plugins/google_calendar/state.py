@@ -6,10 +6,10 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.models import Base, UTCDateTime, utcnow
+from core import Model, UTCDateTime, utcnow
 
 
-class SyncState(Base):
+class SyncState(Model):
     """How far one user's sync target calendar has been read back, and how we hear of its changes."""
 
     __tablename__ = "google_calendar_sync_states"
@@ -28,7 +28,7 @@ class SyncState(Base):
     pulled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class GoogleChange(Base):
+class GoogleChange(Model):
     """A move or deletion of one of our events made in Google, waiting for the user's choice."""
 
     __tablename__ = "google_calendar_changes"

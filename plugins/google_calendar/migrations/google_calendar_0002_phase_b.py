@@ -1,16 +1,16 @@
 """Google Calendar Phase B: per-user sync state (sync token, push channel, polling), changes made in Google,
 and room for ``changed_in_google`` in ``calendar_event_links.sync_status``.
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: google_calendar_0002
+Revises: google_calendar_0001
 Create Date: 2026-12-01
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0002'
-down_revision = '0001'
+revision = "google_calendar_0002"
+down_revision = "google_calendar_0001"
 branch_labels = None
 depends_on = None
 
