@@ -135,3 +135,22 @@ def test_other_users_availability_is_refused_or_unknown(hooked):
     assert alice.get(hooked.api(AVAILABILITY), params={**question, "user": "me,alice"}).json()["users"][0][
         "user"] == "alice"
     assert hooked.browser().get(hooked.api(AVAILABILITY), params=question).status_code == 401
+
+
+def test_a_configured_role_sees_colleagues_availability(start_platform, database_url):
+    from tests.conftest import platform_env
+
+    platform = start_platform(platform_env(database_url, JWT_ROLE_CLAIM="cassius_roles",
+                                           APPOINTMENT_WRITE_ROLES="secretary"))
+    for sub in ("alice", "bob"):
+        booked = platform.browser(sub, "org-a").post(platform.api(APPOINTMENTS), json={
+            "title": "Checkup", "starts_at": f"2030-05-06T{9 if sub == 'alice' else 10}:00:00+00:00",
+            "ends_at": f"2030-05-06T{9 if sub == 'alice' else 10}:30:00+00:00"})
+        assert booked.status_code == 201, booked.text
+    question = {"from": "2030-05-06T09:00:00+00:00", "to": "2030-05-06T11:00:00+00:00", "user": "alice,bob"}
+    secretary = platform.browser("carol", "org-a", roles=("secretary",))
+    body = secretary.get(platform.api(AVAILABILITY), params=question).json()
+    assert [u["user"] for u in body["users"]] == ["alice", "bob"]
+    assert [(b["start"][11:16], b["end"][11:16]) for b in body["busy"]] == [("09:00", "09:30"), ("10:00", "10:30")]
+    assert [f["start"][11:16] for f in body["free"]] == ["09:30", "10:30"]
+    assert platform.browser("bob", "org-a").get(platform.api(AVAILABILITY), params=question).status_code == 403

@@ -15,6 +15,7 @@ from core.appointments import zone_names
 from core.auth import current_user
 from core.db import get_session
 from core.models import User
+from core.permissions import may_write_for
 
 blp = Blueprint("availability", __name__, url_prefix="/api/v1/availability",
                 description="When people are busy, and the free slots between.")
@@ -84,8 +85,9 @@ class AvailabilitySchema(Schema):
 def users_named(session, caller, names: str) -> list[tuple[int, str]]:
     """``(user id, sub)`` of each name in ``names`` (``me`` or subs of the caller's organization).
 
-    Seeing another user's availability follows the rule of appointment writes; until roles
-    are configured, only your own.
+    Seeing another user's availability follows the rule of appointment writes
+    (:func:`core.permissions.may_write_for`): yourself, or anyone of your organization when your
+    token carries a role of ``APPOINTMENT_WRITE_ROLES``.
     """
     found = []
     for name in dict.fromkeys(n.strip() for n in names.split(",") if n.strip()):
@@ -95,7 +97,10 @@ def users_named(session, caller, names: str) -> list[tuple[int, str]]:
         user_id = session.scalar(select(User.id).where(User.org_id == caller.org_id, User.external_id == name))
         if user_id is None:
             abort(404, message=f"No user {name!r} in your organization.", errors={"query": {"user": [name]}})
-        abort(403, message="You may only see your own availability.", errors={"query": {"user": [name]}})
+        if not may_write_for(caller, user_id):
+            abort(403, message="Only your own availability, unless your role may book for others.",
+                  errors={"query": {"user": [name]}, "reason": "forbidden"})
+        found.append((user_id, name))
     return found
 
 
