@@ -142,10 +142,9 @@ def test_a_configured_role_sees_colleagues_availability(start_platform, database
 
     platform = start_platform(platform_env(database_url, JWT_ROLE_CLAIM="cassius_roles",
                                            APPOINTMENT_WRITE_ROLES="secretary"))
-    for sub in ("alice", "bob"):
+    for sub, hour in (("alice", "09"), ("bob", "10")):
         booked = platform.browser(sub, "org-a").post(platform.api(APPOINTMENTS), json={
-            "title": "Checkup", "starts_at": f"2030-05-06T{9 if sub == 'alice' else 10}:00:00+00:00",
-            "ends_at": f"2030-05-06T{9 if sub == 'alice' else 10}:30:00+00:00"})
+            "title": "Checkup", "starts_at": f"2030-05-06T{hour}:00:00+00:00", "ends_at": f"2030-05-06T{hour}:30:00+00:00"})
         assert booked.status_code == 201, booked.text
     question = {"from": "2030-05-06T09:00:00+00:00", "to": "2030-05-06T11:00:00+00:00", "user": "alice,bob"}
     secretary = platform.browser("carol", "org-a", roles=("secretary",))
