@@ -42,6 +42,7 @@ class Notifications(MethodView):
     public = True
 
     @blp.response(200)
+    @blp.doc(security=[])
     def post(self):
         """Google push notification: a watched calendar changed (unknown or forged channels are ignored)."""
         channel_id = request.headers.get("X-Goog-Channel-ID", "")

@@ -197,7 +197,8 @@ def test_push_path_with_workers(worker_platform, workers, fake_google):
     workers.start("--reconcile-every", "0")
     alice = worker_platform.browser("alice", "org-a")
     connect_google(worker_platform, alice, fake_google, "alice@example.com")
-    wait_until(lambda: fake_google.live_channels("alice@example.com"), what="the channel\n" + workers.logs())
+    # The worker process starts first (tens of seconds on a loaded machine): what is measured comes after.
+    wait_until(lambda: fake_google.live_channels("alice@example.com"), timeout=90, what="the channel\n" + workers.logs())
     created = new_appointment(worker_platform, alice, "Moved with workers", hour=9)
     wait_until(synced(worker_platform, alice, created["id"]), what="the insert\n" + workers.logs())
     event_id = appointment(worker_platform, alice, created["id"])["external_event_id"]
