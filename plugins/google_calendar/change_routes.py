@@ -70,7 +70,11 @@ class Changes(MethodView):
         return changes.pending_changes(get_session(), current_user())
 
 
-@blp.route("/changes/<int:appointment_id>")
+#: Ids beyond a 32-bit integer match no route (404), as the appointments routes do.
+MAX_ID = 2**31 - 1
+
+
+@blp.route(f"/changes/<int(max={MAX_ID}):appointment_id>")
 class ChangeChoice(MethodView):
     @blp.arguments(ChoiceSchema)
     @blp.response(200, ChangeSchema(many=True))
