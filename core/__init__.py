@@ -24,6 +24,7 @@ from core.errors import (  # noqa: E402
 )
 from core.config import ConfigError  # noqa: E402
 from core.events import DomainEvent  # noqa: E402
+from core.availability import BusyTimes  # noqa: E402
 from core.permissions import may_write_for  # noqa: E402
 # Calling providers over HTTP, and the SSRF guard for hosts and URLs a user types in.
 from core.http_client import (  # noqa: E402
@@ -35,24 +36,28 @@ from core.netguard import PinnedPoolManager, guarded_session, private_hosts_allo
 from core.locks import LockTimeout  # noqa: E402
 from core.quota import Bucket, Grant, Quota  # noqa: E402
 from core.jobs import dispatch, enqueue_after_commit  # noqa: E402
-from core.models import Appointment, Base as Model, User, UserConnector, UTCDateTime, utcnow  # noqa: E402
+from core.models import (  # noqa: E402
+    Appointment, Base as Model, User, UserConnector, UserConnectorCredential, UTCDateTime, utcnow,
+)
 from core.db import get_session  # noqa: E402
 # Who is calling, and the typed handle on the platform's services.
 from core.auth import CurrentUser, current_user, public  # noqa: E402
 from core.actions import ActionContext  # noqa: E402
 from core.platform import Platform, current_platform  # noqa: E402
 from core.connections import settings_of  # noqa: E402
+from core.appointments import InvalidAppointment, cancel as cancel_appointment, update as update_appointment  # noqa: E402,E501
 
 __all__ = [
     "PROJECT_NAME", "ENTRY_POINT_GROUP", "hookimpl", "hookspec",
     "Action", "ActionParam", "ConfigField", "ConnectorSpec", "OAuthSpec", "QuotaSpec", "SyncCapability",
     "ConnectorError", "ConnectorValidationError", "InvalidInput", "NeedsReauth", "NotConnected", "NotFound",
     "ProviderError", "RateLimited", "TokenRejected", "ConfigError",
-    "DomainEvent",
+    "DomainEvent", "BusyTimes",
     "api_root", "call_with_token", "error_for_status", "rate_limited", "request_json", "retry_after",
     "trying_credentials", "PinnedPoolManager", "guarded_session", "private_hosts_allowed", "resolve_public",
     "LockTimeout", "Bucket", "Grant", "Quota", "dispatch", "enqueue_after_commit",
-    "Model", "UTCDateTime", "utcnow", "Appointment", "User", "UserConnector", "get_session",
+    "Model", "UTCDateTime", "utcnow", "Appointment", "User", "UserConnector", "UserConnectorCredential",
+    "get_session", "InvalidAppointment", "cancel_appointment", "update_appointment",
     "CurrentUser", "current_user", "may_write_for", "public", "ActionContext", "Platform", "current_platform",
     "settings_of",
 ]

@@ -182,3 +182,21 @@ def test_plugins_strict_exits_1_when_any_plugin_is_broken(tmp_path, monkeypatch)
     result = CliRunner().invoke(main, ["plugins", "--strict"])
     assert result.exit_code == 1 and "a_twilio" in result.output and "broken" in result.output
     assert CliRunner().invoke(main, ["plugins"]).exit_code == 0  # without --strict it only reports
+
+
+def test_before_disconnect_runs_while_the_credentials_are_still_there(start_platform, tmp_path):
+    from core.models import UserConnectorCredential
+    from tests.conftest import platform_env
+
+    seen, module = [], types.ModuleType("stopper")
+
+    def before_disconnect(connector, user_id, session):
+        seen.append((connector, session.query(UserConnectorCredential).filter_by(user_id=user_id).count()))
+
+    module.before_disconnect = hookimpl(before_disconnect)
+    platform = start_platform(platform_env(f"sqlite:///{tmp_path}/d.db"),
+                              plugins=[("weather", weather), ("stopper", module)])
+    user = platform.browser("u", "o")
+    user.post(platform.api("/api/v1/connectors/weather/config"), json={"api_key": "k"})
+    assert user.post(platform.api("/api/v1/connectors/weather/revoke")).status_code == 200
+    assert seen == [("weather", 1)]
