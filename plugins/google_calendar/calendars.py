@@ -43,3 +43,8 @@ class Calendars(MethodView):
         return [{"id": c["id"], "summary": c.get("summaryOverride") or c.get("summary", c["id"]),
                  "primary": bool(c.get("primary")), "access_role": c.get("accessRole"),
                  "time_zone": c.get("timeZone")} for c in result.get("items", [])]
+
+
+def api_root() -> str | None:
+    """The Calendar API root this app uses (``GOOGLE_API_ROOT``)."""
+    return current_platform().api_root("google_calendar")
