@@ -2,7 +2,8 @@
 import multiprocessing
 import os
 
-bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+# GUNICORN_BIND wins; else every interface on $PORT (what Render and most hosts set); else 8000.
+bind = os.environ.get("GUNICORN_BIND") or f"0.0.0.0:{os.environ.get('PORT') or 8000}"
 # One process per core runs the Python (a process uses one core at a time); a few threads each
 # cover the waits on providers and the database. More processes or threads than that only add
 # contention for the CPUs and the GIL: see docs/performance.md, "Agent tools API throughput".
