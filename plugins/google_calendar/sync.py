@@ -12,8 +12,8 @@ at the back, so that users are served in turn rather than one after the other.
 Rate limits and 5xx back off exponentially with jitter through RQ (the job returns
 :class:`rq.Retry`; nothing sleeps); so does a quota bucket that needs more than ``PACE``
 seconds to give the next tokens (``MAX_PACE`` when parking would not let anything else go
-sooner); shorter waits are paced in place. In-process mode has no scheduler: what is left
-pending waits for ``connectors sync reconcile``.
+sooner); shorter waits are paced in place. In-process mode honours the same Retry with core's
+in-process scheduler, so a transient error heals without Redis there too.
 """
 from __future__ import annotations
 
@@ -80,9 +80,6 @@ def sync_user(user_id: int):
             dispatch(sync_user, user_id, coalesce=coalesce_key(user_id))
             return None
         if isinstance(outcome, float):
-            if owner is None:
-                log.info("Sync of user %s left pending for reconcile (in-process mode does not retry)", user_id)
-                return None
             return Retry(max=10_000, interval=[max(1, math.ceil(outcome))], enqueue_at_front=True)
         if outcome == STOPPED:
             return None
