@@ -25,6 +25,8 @@ from flask import current_app
 from rq import Retry
 from sqlalchemy import event
 
+from core.logs import REQUEST_ID
+
 log = logging.getLogger(__name__)
 
 QUEUE_NAME = "connectors"
@@ -38,7 +40,8 @@ def enqueue_after_commit(session, func, *args, **options) -> None:
 
     ``func`` must be an importable module-level function. ``options`` go to RQ's
     ``enqueue_call`` (``retry``, ``job_id``…), except ``coalesce`` (see the module's doc);
-    in-process mode ignores them.
+    in-process mode ignores them. The job carries the current request id (``meta["request_id"]``
+    on RQ) into its log lines.
     """
     session.info.setdefault(_PENDING, []).append((func, args, options))
 
@@ -68,6 +71,8 @@ def dispatch(func, *args, coalesce: str | None = None, **options) -> None:
         run_inline(current_app._get_current_object(), func, args)
         return
     marker = f"connectors:queued:{coalesce}" if coalesce else None
+    if REQUEST_ID.get():
+        options = {**options, "meta": {**options.get("meta", {}), "request_id": REQUEST_ID.get()}}
     try:
         if marker is not None:
             if not queue.connection.set(marker, 1, nx=True, ex=COALESCE_TTL):
@@ -117,7 +122,7 @@ class InlineScheduler:
 
     def __init__(self, app):
         self.app = app
-        self._due: list[tuple[float, int, object, tuple]] = []
+        self._due: list[tuple[float, int, object, tuple, str | None]] = []
         self._waiting: set[tuple] = set()
         self._order = itertools.count()
         self._changed = threading.Condition()
@@ -129,7 +134,7 @@ class InlineScheduler:
             if (func, args) in self._waiting:
                 return
             self._waiting.add((func, args))
-            heapq.heappush(self._due, (time.monotonic() + seconds, next(self._order), func, args))
+            heapq.heappush(self._due, (time.monotonic() + seconds, next(self._order), func, args, REQUEST_ID.get()))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._loop, daemon=True, name="inline-retries")
                 self._thread.start()
@@ -140,7 +145,8 @@ class InlineScheduler:
             with self._changed:
                 while not self._due or self._due[0][0] > time.monotonic():
                     self._changed.wait(self._due[0][0] - time.monotonic() if self._due else None)
-                _, _, func, args = heapq.heappop(self._due)
+                _, _, func, args, request_id = heapq.heappop(self._due)
                 self._waiting.discard((func, args))
+            REQUEST_ID.set(request_id)
             with self.app.app_context():
                 run_inline(self.app, func, args)

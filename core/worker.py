@@ -17,6 +17,8 @@ import threading
 
 from rq import Queue, SimpleWorker
 
+from core.logs import REQUEST_ID
+
 log = logging.getLogger(__name__)
 
 TICK_KEY = "connectors:reconcile:tick"
@@ -28,7 +30,8 @@ class AppWorker(SimpleWorker):
     app = None
 
     def execute_job(self, job, queue):
-        """Run ``job`` with the app context pushed."""
+        """Run ``job`` with the app context pushed and its request id in the log context."""
+        REQUEST_ID.set(job.meta.get("request_id"))
         with self.app.app_context():
             return super().execute_job(job, queue)
 

@@ -165,6 +165,16 @@ def test_blueprint_commands_run_the_platform(blueprint, postgres_database_url, r
         created = new_appointment(platform, browser, "Deployed on Render")
         wait_until(synced(platform, browser, created["id"]), timeout=30, what="the worker's sync\n" + logs())
         assert [e["summary"] for e in fake_google.events("alice@example.com")] == ["Deployed on Render"]
+
+        # Prometheus scrapes with the token Render generated; gunicorn's workers are added up.
+        assert requests.get(base + "/metrics", timeout=10).status_code == 401
+        scraped = requests.get(base + "/metrics", timeout=10,
+                               headers={"Authorization": f"Bearer {web_env['METRICS_TOKEN']}"})
+        assert scraped.status_code == 200, scraped.text
+        assert 'connectors_http_request_duration_seconds_count{method="POST",route="/api/v1/appointments"' \
+               ',status="201"} 1.0' in scraped.text
+        assert "connectors_google_calendar_pending_links 0.0" in scraped.text
+        assert 'connectors_queue_depth{queue="connectors",state="queued"} 0.0' in scraped.text
     finally:
         stop(server)
         stop(background)

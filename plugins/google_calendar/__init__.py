@@ -59,6 +59,12 @@ def register_migrations():
 
 
 @hookimpl
+def metrics(session):
+    """Pending links and sync lag (age of the oldest change that could sync now) for /metrics."""
+    return links.gauges(session)
+
+
+@hookimpl
 def handle_event(event, session):
     """Another calendar chosen in the settings re-places every link and clears a calendar error."""
     if event.name == "connector.settings_changed" and event.data.get("connector") == links.KEY:

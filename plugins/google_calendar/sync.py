@@ -246,9 +246,11 @@ class Run:
         try:
             results = self.caller().run([op.request(self.caller()) for op in ops])
         except NeedsReauth:
+            self.platform.record_provider_call(links.KEY, "needs_reauth", count=len(ops))
             log.info("Google Calendar sync of user %s stopped: the grant needs a new consent", self.user_id)
             return [], STOPPED
         except (ConnectorError, BatchError, httplib2.HttpLib2Error, OSError) as exc:
+            self.platform.record_provider_call(links.KEY, type(exc).__name__, count=len(ops))
             message = f"Could not reach Google Calendar ({type(exc).__name__}); retrying."
             with self.db.session_scope() as session:
                 return [], self.problems(session, [op.item for op in ops], message)
@@ -257,6 +259,8 @@ class Run:
             links.lock(session, [op.item.link_id for op in ops])
             for op, (response, error) in zip(ops, results, strict=True):
                 status = error.resp.status if error is not None else None
+                self.platform.record_provider_call(
+                    links.KEY, None if error is None else google.reason_of(error) or str(status))
                 if error is None or (op.kind in ("delete", "move") and status in GONE):
                     follow_ups.append(self.settle(session, op, response, calendar_id))
                 elif op.kind == "insert" and status == 409:
@@ -331,10 +335,6 @@ def retract_user(user_id: int):
         with lease.hold(platform, user_id, job.id if job is not None else None):
             Run(platform, user_id).retract()
     except lease.Busy:  # a sync run is finishing (it stops at its next check): try again shortly
-        if job is None:
-            log.info("Removing the Google Calendar events of user %s left for later: a run holds the lease",
-                     user_id)
-            return None
         return Retry(max=10, interval=[5])
     return None
 
