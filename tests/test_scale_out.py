@@ -1,0 +1,211 @@
+"""Scale-out under faults: two gunicorn instances and three workers on one PostgreSQL and one Redis.
+
+Two "nodes" — node A runs gunicorn and two ``connectors worker`` processes, node B gunicorn and
+one worker, all separate processes sharing a private PostgreSQL cluster and a Redis server —
+take a live load of appointment changes from users of three organizations, sent to both
+instances in turn. Meanwhile a worker is SIGKILLed, Redis is restarted (its queues are lost)
+and PostgreSQL is restarted as after a crash. Throughout, the API answers, or fails cleanly
+with 503 and ``Retry-After``; afterwards every appointment is in its owner's calendar exactly
+once with its last acknowledged title, every cancelled one is gone, and nothing else is there.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import requests
+from sqlalchemy import create_engine, text
+
+from core.auth import mint_token
+from core.config import load_config
+from tests.conftest import connect_google, platform_env
+from tests.services import free_port
+from tests.sync.conftest import wait_until
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+USERS = [(f"user{n}", f"org-{n % 3}", f"user{n}@example.com") for n in range(6)]
+
+
+class Node:
+    """Processes of the platform started with one environment; stopped (SIGTERM, then SIGKILL) at the end."""
+
+    def __init__(self, env: dict, log_dir: Path):
+        self.env, self.log_dir, self.processes = {**os.environ, **env}, log_dir, []
+
+    def start(self, name: str, *argv: str, **extra) -> subprocess.Popen:
+        with (self.log_dir / f"{name}.log").open("wb") as log:
+            process = subprocess.Popen(argv, cwd=ROOT, env={**self.env, **extra}, stdout=log,
+                                       stderr=subprocess.STDOUT, start_new_session=True)
+        self.processes.append(process)
+        return process
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {p.name}\n" + p.read_text(errors="replace")[-3000:]
+                         for p in sorted(self.log_dir.glob("*.log")))
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+class Load:
+    """Appointment changes from every user, to both instances in turn, until stopped; what was acknowledged."""
+
+    def __init__(self, urls: list[str], browsers: dict[str, requests.Session]):
+        self.urls, self.browsers = itertools.cycle(urls), browsers
+        self.expected: dict[int, tuple[str, str, bool]] = {}  # appointment id → (email, title, cancelled)
+        self.unclean: list[str] = []
+        self.answered = self.unavailable = 0
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.random = random.Random(14)
+
+    def send(self, email: str, method: str, path: str, **body):
+        try:
+            response = self.browsers[email].request(method, next(self.urls) + path, timeout=30, **body)
+        except requests.RequestException as exc:
+            self.unclean.append(f"{method} {path}: {type(exc).__name__}")
+            return None
+        if response.status_code == 503 and response.headers.get("Retry-After"):
+            self.unavailable += 1
+            return None
+        if response.status_code >= 300:
+            self.unclean.append(f"{method} {path}: {response.status_code} {response.text[:200]}")
+            return None
+        self.answered += 1
+        return response.json()
+
+    def run(self) -> None:
+        for step in itertools.count():
+            if self.stopping.is_set():
+                return
+            email = USERS[step % len(USERS)][2]
+            mine = [i for i, (owner, _, cancelled) in self.expected.items() if owner == email and not cancelled]
+            choice = self.random.random()
+            if not mine or choice < 0.6:
+                title = f"Visit {step}"
+                starts = datetime(2030, 6, 1, tzinfo=UTC) + timedelta(hours=step)  # no two overlap
+                made = self.send(email, "POST", "/api/v1/appointments", json={
+                    "title": title, "starts_at": starts.isoformat(),
+                    "ends_at": (starts + timedelta(minutes=30)).isoformat()})
+                if made is not None:
+                    self.expected[made["id"]] = (email, title, False)
+            elif choice < 0.85:
+                target, title = self.random.choice(mine), f"Moved {step}"
+                if self.send(email, "PATCH", f"/api/v1/appointments/{target}", json={"title": title}) is not None:
+                    self.expected[target] = (email, title, False)
+            else:
+                target = self.random.choice(mine)
+                if self.send(email, "DELETE", f"/api/v1/appointments/{target}") is not None:
+                    self.expected[target] = (email, self.expected[target][1], True)
+            time.sleep(0.05)
+
+
+def calendars_match(engine, fake_google) -> str | None:
+    """None when Google holds exactly the live appointments (each once, with its title); else what differs."""
+    with engine.connect() as conn:
+        behind = conn.execute(text(
+            "SELECT count(*) FROM calendar_event_links l JOIN appointments a ON a.id = l.appointment_id "
+            "WHERE l.sync_status IN ('pending', 'failed') OR l.synced_version < a.version")).scalar()
+        rows = conn.execute(text("SELECT a.id, a.title, a.status, u.external_id FROM appointments a "
+                                 "JOIN users u ON u.id = a.owner_user_id")).all()
+    if behind:
+        return f"{behind} links behind"
+    for user, _, email in USERS:
+        events = fake_google.events(email)
+        by_appointment: dict[int, list[str]] = {}
+        for event in events:
+            appointment_id = int(event["extendedProperties"]["private"]["connectors_appointment_id"])
+            by_appointment.setdefault(appointment_id, []).append(event["summary"])
+        wanted = {row.id: [row.title] for row in rows if row.external_id == user and row.status == "scheduled"}
+        if by_appointment != wanted:
+            return f"{email}: Google has {by_appointment}, the database says {wanted}"
+    return None
+
+
+def test_two_nodes_three_workers_survive_worker_kill_and_restarts(private_postgres, redis_server, redis_url,
+                                                                  fake_google, tmp_path):
+    for _, _, email in USERS:
+        if email not in ("alice@example.com", "bob@example.org"):
+            fake_google.add_account(email)
+    name = private_postgres.create_database()
+    database_url = private_postgres.database_url(name)
+    ports = [free_port(), free_port()]
+    urls = [f"http://127.0.0.1:{port}" for port in ports]
+    env = platform_env(database_url, fake_google, REDIS_URL=redis_url, BACKEND_URL=urls[0], APP_BASE_URL=urls[0],
+                       CONNECTORS_INSTANCE_PATH=str(tmp_path / "instance"), GUNICORN_WORKERS="1",
+                       GUNICORN_THREADS="4")
+    (tmp_path / "logs").mkdir()
+    node = Node(env, tmp_path / "logs")
+    engine = create_engine(database_url, pool_pre_ping=True)
+    try:
+        upgrade = subprocess.run([str(BIN / "connectors"), "db", "upgrade"], cwd=ROOT, env=node.env,
+                                 capture_output=True, text=True, timeout=120)
+        assert upgrade.returncode == 0, upgrade.stderr
+        for n, port in enumerate(ports):
+            node.start(f"gunicorn-{'ab'[n]}", str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "core.app:create_app()",
+                       GUNICORN_BIND=f"127.0.0.1:{port}")
+        workers = [node.start(f"worker-{n}", str(BIN / "connectors"), "worker", "--reconcile-every", "2")
+                   for n in range(3)]
+
+        def up(url):
+            try:
+                return requests.get(url + "/readyz", timeout=5).status_code == 200
+            except requests.RequestException:
+                return False
+
+        wait_until(lambda: all(up(url) for url in urls), timeout=120, what="both instances\n" + node.logs())
+        config = load_config(node.env)
+        browsers = {}
+        for user, org, email in USERS:
+            browsers[email] = requests.Session()
+            browsers[email].headers["Authorization"] = f"Bearer {mint_token(config, user, org)}"
+            deployed = type("Node", (), {"api": staticmethod(lambda path: urls[0] + path)})()
+            connect_google(deployed, browsers[email], fake_google, email)
+
+        load = Load(urls, browsers)
+        load.thread.start()
+        time.sleep(3)
+        os.killpg(workers[0].pid, signal.SIGKILL)  # node A loses a worker mid-load
+        workers[0].wait()
+        time.sleep(2)
+        redis_server.stop()  # Redis restarts: queued jobs and markers are lost
+        time.sleep(1)
+        redis_server.start()
+        time.sleep(2)
+        private_postgres.restart()  # PostgreSQL crashes and comes back
+        time.sleep(3)
+        load.stopping.set()
+        load.thread.join(60)
+
+        assert load.unclean == [], "\n".join(load.unclean[:20]) + "\n" + node.logs()
+        assert load.answered >= 30, (load.answered, load.unavailable)
+        deadline = time.monotonic() + 180
+        while (problem := calendars_match(engine, fake_google)) is not None:
+            assert time.monotonic() < deadline, f"the calendars never converged: {problem}\n{node.logs()}"
+            time.sleep(0.5)
+        with engine.connect() as conn:
+            stored = {row.id: (row.title, row.status == "cancelled")
+                      for row in conn.execute(text("SELECT id, title, status FROM appointments"))}
+        for appointment_id, (_, title, cancelled) in load.expected.items():  # nothing acknowledged is lost
+            assert stored[appointment_id] == (title, cancelled), appointment_id
+        assert fake_google.quota_errors == 0
+    finally:
+        node.stop()
+        engine.dispose()
