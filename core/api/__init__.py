@@ -3,15 +3,23 @@ from __future__ import annotations
 
 import logging
 
-from flask import request
+from flask import Blueprint, request
+from swagger_ui_bundle import swagger_ui_path
 from flask_smorest import Api, abort
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
+from core.api import guards
 from core.auth import AuthError, authenticate
-from core.db import get_session
-from core.errors import ConnectorError
+from core.db import get_db, get_session
+from core.errors import ConnectorError, DatabaseNotMigrated
 
 log = logging.getLogger(__name__)
+
+#: Swagger UI's files, served from the swagger-ui-bundle package (no CDN) under this URL.
+SWAGGER_UI_URL = "/static/swagger-ui/"
+SWAGGER_UI_ASSETS = Blueprint("swagger_ui", __name__, static_folder=swagger_ui_path,
+                              static_url_path=SWAGGER_UI_URL.rstrip("/"))
 
 #: Paths under /api that do not need a session (the provider redirects the browser there).
 PUBLIC_SUFFIXES = ("/callback", "/openapi.json", "/docs")
@@ -22,13 +30,15 @@ def create_api(app) -> Api:
     app.config.update(
         API_TITLE="Connector platform", API_VERSION="v1", OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/api/v1", OPENAPI_JSON_PATH="openapi.json",
-        OPENAPI_SWAGGER_UI_PATH="docs", OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        OPENAPI_SWAGGER_UI_PATH="docs", OPENAPI_SWAGGER_UI_URL=SWAGGER_UI_URL,
         API_SPEC_OPTIONS={"components": {"securitySchemes": {
             "session": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
             "security": [{"session": []}]},
     )
     api = Api(app)
+    app.register_blueprint(SWAGGER_UI_ASSETS)
     app.before_request(_require_session)
+    guards.install(app, api)
     app.register_error_handler(ConnectorError, _connector_error)
     app.register_error_handler(Exception, _unexpected_error)
     return api
@@ -69,6 +79,8 @@ RETRY_AFTER = 5
 def _unexpected_error(error: Exception):
     if isinstance(error, HTTPException):
         return error
+    if isinstance(error, SQLAlchemyError) and _never_migrated():
+        return _connector_error(DatabaseNotMigrated())
     if _backing_service_away(error):
         log.warning("%s on %s %s: answering 503", type(error).__name__, request.method, request.path)
         payload = {"code": 503, "status": _reason(503), "errors": {"reason": "unavailable"},
@@ -79,6 +91,14 @@ def _unexpected_error(error: Exception):
     payload = {"code": 500, "status": _reason(500),
                "message": "Something went wrong on our side; the error was logged."}
     return payload, 500
+
+
+def _never_migrated() -> bool:
+    """The database answers but has no schema (an unreachable one is not known to lack it)."""
+    try:
+        return not get_db().is_migrated()
+    except SQLAlchemyError:
+        return False
 
 
 def _backing_service_away(error: Exception) -> bool:

@@ -21,12 +21,14 @@ ALIASES = {
 
 def _forward(name):
     _, target = ALIASES[name]
-    method = "POST" if request.method == "DELETE" else request.method
     adapter = current_app.url_map.bind("localhost")
+    method = "POST" if request.method == "DELETE" else request.method
     try:
         endpoint, args = adapter.match(target, method=method)
     except (NotFound, MethodNotAllowed):
         abort(501, message=f"{target} is not available in this installation.")
+    # ``DELETE …/disconnect`` runs the POST view: a class-based view dispatches on ``request.method``.
+    request.method = method
     return current_app.view_functions[endpoint](**args)
 
 

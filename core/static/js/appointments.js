@@ -115,7 +115,7 @@ export class AppointmentsPanel {
         a.external_event_id ? el("span", {}, "Event ", el("code", { dataset: { role: "event-id" }, text: a.external_event_id })) : null,
         a.location ? el("span", { text: `· ${a.location}` }) : null),
       a.sync_error ? el("p", { class: "inline-status error", text: a.sync_error }) : null);
-    if (status !== "cancelled") {
+    if (status !== "cancelled" && a.can_edit !== false) {
       const slot = el("div");
       node.append(el("div", { class: "appointment-actions" },
         el("button", { type: "button", class: "btn btn-ghost btn-small", "aria-expanded": "false",
