@@ -31,7 +31,7 @@ class InvalidAppointment(ValueError):
 
 def check(appointment: Appointment) -> None:
     """Refuse an appointment that ends before it starts, lasts too long or names an unknown zone."""
-    if appointment.timezone not in _zones():
+    if appointment.timezone not in zone_names():
         raise InvalidAppointment("timezone", f"{appointment.timezone!r} is not an IANA time zone name "
                                              "(e.g. 'Europe/Paris').")
     if appointment.ends_at <= appointment.starts_at:
@@ -43,7 +43,8 @@ def check(appointment: Appointment) -> None:
 
 
 @functools.cache
-def _zones() -> frozenset[str]:
+def zone_names() -> frozenset[str]:
+    """Every IANA time zone name this system knows, and UTC."""
     return frozenset(available_timezones()) | {"UTC"}
 
 
