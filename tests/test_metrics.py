@@ -68,13 +68,13 @@ def test_series_follow_what_the_platform_does(watched, fake_google):
     first = new_appointment(watched, alice, "First")
     assert value(scrape(watched), "connectors_google_calendar_pending_links") == 1
 
+    alice.patch(settings, json={"sync_enabled": True})
+    wait_until(synced(watched, alice, first["id"]), what="the first sync")
     fake_google.inject(503, times=1, path_contains="/events")
-    alice.patch(settings, json={"sync_enabled": True})  # 503, then retried by the in-process scheduler
-    wait_until(synced(watched, alice, first["id"]), what="the retry")
+    second = new_appointment(watched, alice, "Second", hour=10)  # 503, then retried by the in-process scheduler
+    wait_until(synced(watched, alice, second["id"]), what="the retry")
     errors = 'connectors_provider_errors_total{connector="google_calendar"'
     assert total(scrape(watched), errors) - total(before, errors) == 1  # Google's reason for its 503
-    second = new_appointment(watched, alice, "Second", hour=10)  # within the second: waits for quota
-    wait_until(synced(watched, alice, second["id"]), what="the paced sync")
     assert delta('connectors_quota_waits_total{bucket="google_calendar:user"}') >= 1
     assert delta('connectors_provider_calls_total{connector="google_calendar"}') >= 3
     gauges = scrape(watched)
