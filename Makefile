@@ -5,7 +5,7 @@ PYTHON := $(VENV)/bin/python
 # Touched after a successful install; reinstall only when pyproject.toml is newer.
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint worker clean
+.PHONY: install run test lint worker messages clean
 
 install: $(STAMP)
 
@@ -28,6 +28,16 @@ test: install
 lint: install
 	$(PYTHON) -m ruff --version >/dev/null 2>&1 || $(PYTHON) -m pip install ruff
 	$(PYTHON) -m ruff check core plugins voice_tools tests benchmarks
+
+# Extract every marked message (Python, templates, scripts) into the catalogs, then compile them.
+# Translate the new entries in core/translations/fr/LC_MESSAGES/messages.po and run it again.
+BABEL := $(VENV)/bin/pybabel
+CATALOGS := core/translations
+messages: install
+	$(BABEL) extract -F babel.cfg -k _l -k N_ -k t -k tn:1,2 --no-wrap --sort-by-file --project connector-platform \
+		-o $(CATALOGS)/messages.pot .
+	$(BABEL) update -i $(CATALOGS)/messages.pot -d $(CATALOGS) --no-wrap --ignore-obsolete
+	$(BABEL) compile -d $(CATALOGS) --statistics
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache *.egg-info $(STAMP)

@@ -6,8 +6,8 @@ import os
 
 from flask import Flask
 
-from core import jobs, redaction, web
-from core.api import actions, appointments, compat, connectors, create_api, health, realtime, tools
+from core import i18n, jobs, redaction, web
+from core.api import actions, appointments, compat, connectors, create_api, health, me, realtime, tools
 from core.auth import TokenVerifier, UserDirectory
 from core.config import load_config
 from core.credentials import CredentialStore
@@ -62,12 +62,14 @@ def create_app(environ: dict | None = None, *, plugins=(), load_entry_points: bo
     ext["connectors.tools"] = ToolCatalog(registry)
     _check_production_clients(config, registry)
 
+    i18n.init_app(app)
     app.teardown_appcontext(close_session)
     api = create_api(app)
     api.register_blueprint(connectors.blp)
     api.register_blueprint(actions.blp)
     api.register_blueprint(appointments.blp)
     api.register_blueprint(tools.blp)
+    api.register_blueprint(me.blp)
     realtime.init_app(app, api)
     for key, blueprints in registry.routes.items():
         for blueprint in blueprints:

@@ -44,6 +44,9 @@ class Config:
     openai_realtime_secret_ttl: int = 600
     #: Flask-Limiter rate of ``POST /api/v1/realtime/client-secret``, per user.
     realtime_rate_limit: str = "10/minute"
+    #: ``REALTIME_TEST_WEBSOCKET_URL``, honoured only with ``APP_ENV=testing``: the orb talks to this
+    #: scripted Realtime server over WebSocket instead of OpenAI over WebRTC.
+    realtime_test_websocket_url: str | None = None
     environ: dict = field(repr=False, default_factory=dict)
 
     @property
@@ -176,5 +179,7 @@ def load_config(environ: dict | None = None, instance_path: str | Path | None = 
         google_calendar_quota_project_per_min=_int(environ, "GOOGLE_CALENDAR_QUOTA_PROJECT_PER_MIN", 10000),
         openai_realtime_secret_ttl=_secret_ttl(environ),
         realtime_rate_limit=_rate_limit(environ),
+        realtime_test_websocket_url=(environ.get("REALTIME_TEST_WEBSOCKET_URL", "").strip() or None
+                                     if app_env == "testing" else None),
         environ=environ,
     )

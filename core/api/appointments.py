@@ -11,6 +11,7 @@ from core import appointments
 from core.auth import current_user
 from core.db import get_session
 from core.models import CalendarEventLink, User
+from core.i18n import _
 
 blp = Blueprint("appointments", __name__, url_prefix="/api/v1/appointments",
                 description="The appointments that sync to each owner's chosen Google Calendar.")
@@ -96,7 +97,7 @@ def _registry():
 def _one_or_404(appointment_id: int):
     appointment = appointments.get(get_session(), current_user().org_id, appointment_id)
     if appointment is None:
-        abort(404, message=f"No appointment {appointment_id} in your organization.")
+        abort(404, message=_("No appointment %(id)s in your organization.", id=appointment_id))
     return appointment
 
 
@@ -147,7 +148,7 @@ class AppointmentItem(MethodView):
     def patch(self, changes, appointment_id):
         """Move, edit, cancel (``status: cancelled``) or restore an appointment."""
         if not changes:
-            abort(422, message="Nothing to change.", errors={"json": {"_schema": ["Send at least one field."]}})
+            abort(422, message=_("Nothing to change."), errors={"json": {"_schema": [_("Send at least one field.")]}})
         appointment = _one_or_404(appointment_id)
         return _commit_or_422(lambda: appointments.update(get_session(), _registry(), appointment, changes))
 
