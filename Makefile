@@ -5,7 +5,7 @@ PYTHON := $(VENV)/bin/python
 # Touched after a successful install; reinstall only when pyproject.toml is newer.
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint worker messages clean
+.PHONY: install run test lint worker messages screenshots clean
 
 install: $(STAMP)
 
@@ -38,6 +38,10 @@ messages: install
 		-o $(CATALOGS)/messages.pot .
 	$(BABEL) update -i $(CATALOGS)/messages.pot -d $(CATALOGS) --no-wrap --ignore-obsolete
 	$(BABEL) compile -d $(CATALOGS) --statistics
+
+# The screenshots in README.md and docs/dashboard.md, taken by the browser tests (in French).
+screenshots: install
+	SCREENSHOTS_DIR=docs/screenshots $(PYTHON) -m pytest -q tests/web
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache *.egg-info $(STAMP)

@@ -57,7 +57,7 @@ def test_every_error_status_is_json(api):
     # The user is told to ask; the variable is for the operator (grid's missing_variables, the log).
     assert "administrateur" in body["message"] and "GOOGLE_CLIENT_ID" not in body["message"]
     crash = user.get(api.api("/api/v1/connectors/boom/explode"))
-    assert _assert_error_shape(crash, 500)["message"].startswith("Something went wrong")
+    assert _assert_error_shape(crash, 500)["message"].startswith("Un problème est survenu")
     assert "sk-live-123" not in crash.text and "Traceback" not in crash.text
 
 

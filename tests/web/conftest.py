@@ -24,33 +24,48 @@ SCREENSHOTS = Path(os.environ.get("SCREENSHOTS_DIR") or Path(tempfile.gettempdir
 CHROME_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
                 "--disable-dev-shm-usage", "--window-size=1280,1000", "--lang=fr-FR",
-                # A fake microphone the page may use without a permission prompt.
-                "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream")
+                "--use-fake-device-for-media-stream")
+#: A fake microphone the page may use without a permission prompt (else prompts are refused).
+MICROPHONE_ALLOWED = "--use-fake-ui-for-media-stream"
+MICROPHONE_REFUSED = "--deny-permission-prompts"
 
 
-@pytest.fixture(scope="module")
-def driver(tmp_path_factory):
-    """One headless Chromium for the module, in French, with a fresh profile and the console kept."""
+def new_driver(profile: Path, microphone: bool = True):
+    """A headless Chromium in French with a fresh profile, the console kept, and the microphone
+    allowed (a fake one) or refused as a person clicking "Block" would."""
     assert shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER), \
         "Install Debian's chromium and chromium-driver (bash .ci/run does)"
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in CHROME_FLAGS:
+    for flag in (*CHROME_FLAGS, MICROPHONE_ALLOWED if microphone else MICROPHONE_REFUSED):
         options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
+    options.add_argument(f"--user-data-dir={profile}")
     options.add_experimental_option("prefs", {"intl.accept_languages": "fr-FR,fr"})
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     browser = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     browser.set_page_load_timeout(20)
     browser.set_script_timeout(20)
+    return browser
+
+
+@pytest.fixture(scope="module")
+def driver(tmp_path_factory):
+    """One headless Chromium for the module (see :func:`new_driver`)."""
+    browser = new_driver(tmp_path_factory.mktemp("chromium-profile"))
     yield browser
     browser.quit()
 
 
 @pytest.fixture
-def site(start_platform, fake_google, tmp_path, driver):
+def site_env() -> dict:
+    """Extra environment for the ``site`` fixture (a test module overrides it)."""
+    return {}
+
+
+@pytest.fixture
+def site(start_platform, fake_google, tmp_path, driver, site_env):
     """The platform with FRONTEND_URL left unset, so the OAuth callback lands on this dashboard."""
-    env = platform_env(f"sqlite:///{tmp_path}/d.db", fake_google)
+    env = platform_env(f"sqlite:///{tmp_path}/d.db", fake_google, **site_env)
     del env["FRONTEND_URL"]  # defaults to APP_BASE_URL: the platform's own URL
     platform = start_platform(env)
     driver.delete_all_cookies()
@@ -133,3 +148,41 @@ def click_css(driver, css: str) -> None:
         return True
 
     wait(driver).until(clicked)
+
+
+#: axe-core 4.14.1 (MPL-2.0, ``vendor/axe-core.LICENSE``), from the npm package's ``axe.min.js``.
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"
+
+
+def accessibility_problems(driver, impacts=("serious", "critical")) -> list[str]:
+    """axe-core's violations of the page as it is now, those of ``impacts`` only, one line each."""
+    if not driver.execute_script("return Boolean(window.axe)"):
+        driver.execute_script(AXE.read_text())
+    violations = driver.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        axe.run(document, {resultTypes: ['violations']}).then((r) => done(r.violations), (e) => done(String(e)));""")
+    assert isinstance(violations, list), violations
+    return [f"{v['id']} ({v['impact']}): {v['help']} at "
+            f"{[(n['target'], n.get('failureSummary', '')[:160]) for n in v['nodes']][:3]}"
+            for v in violations if v["impact"] in impacts]
+
+
+def tab_to(driver, css: str, limit: int = 120):
+    """Press Tab until the focused element matches ``css``; every stop must show its focus."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    for _ in range(limit):
+        ActionChains(driver).send_keys(Keys.TAB).perform()
+        focused = driver.switch_to.active_element
+        if focused.tag_name == "body":  # past the last control, before the browser wraps around
+            continue
+        outline = driver.execute_script(
+            "const s = getComputedStyle(arguments[0]); return s.outlineStyle !== 'none' && s.outlineWidth !== '0px'"
+            " || s.boxShadow !== 'none'", focused)
+        assert outline, (f"no visible focus on {focused.get_attribute('outerHTML')[:80]}: " + driver.execute_script(
+            "const s = getComputedStyle(arguments[0]); return [s.outlineStyle, s.outlineWidth, s.boxShadow,"
+            " arguments[0].matches(':focus'), arguments[0].matches(':focus-visible')].join(' | ')", focused))
+        if driver.execute_script("return arguments[0].matches(arguments[1])", focused, css):
+            return focused
+    raise AssertionError(f"{css} cannot be reached with the keyboard")

@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlparse
 
 import requests
 from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
@@ -19,8 +20,8 @@ from selenium.webdriver.support.ui import Select
 
 from core.app import create_app
 from tests.conftest import platform_env
-from tests.web.conftest import (api_get, click, click_css, confirm_dialog, connect_google_in_browser, screenshot, sign_in,
-                                text_of, wait)
+from tests.web.conftest import (accessibility_problems, api_get, click, click_css, confirm_dialog,
+                                connect_google_in_browser, screenshot, sign_in, tab_to, text_of, wait)
 
 ITEM = "#appointment-list .appointment"
 
@@ -77,6 +78,7 @@ def test_appointments_wait_for_the_calendar_then_sync_edit_and_cancel(driver, si
     assert text_of(driver, "#appointment-error") == "Vérifiez les champs signalés."
     assert driver.find_element(By.ID, "appt-end").get_attribute("aria-invalid") == "true"
     assert "ends_at" not in driver.find_element(By.ID, "appointment-form").text
+    assert accessibility_problems(driver) == []
 
     fill_appointment(form, ends_at="2031-03-04T14:30")
     click(driver, form.find_element(By.CSS_SELECTOR, "button[type=submit]"))
@@ -102,6 +104,7 @@ def test_appointments_wait_for_the_calendar_then_sync_edit_and_cancel(driver, si
     eid = parse_qs(urlparse(link).query)["eid"][0]
     assert base64.b64decode(eid + "=" * (-len(eid) % 4)).decode() == f"{events[0]['id']} alice@example.com"
     assert events[0]["id"] not in driver.find_element(By.ID, "appointment-list").text  # no raw ids shown
+    screenshot(driver, "appointments")
 
     # Edit every field.
     click_css(driver, f'{ITEM} [data-action="edit"]')
@@ -187,6 +190,50 @@ def test_the_orb_never_covers_the_pages_content(driver, site):
                 return hit && !arguments[0].contains(hit) ? hit.outerHTML.slice(0, 80) : null;""", pill)
             assert covered is None, f"at {width}px a status is covered by {covered}"
     driver.set_window_size(1280, 1000)
+
+
+def test_keyboard_only_connect_settings_and_appointments(driver, site, fake_google):
+    """Everything a person does here can be done with the keyboard alone, with the focus always visible."""
+    driver.get(site.url + "/")
+    wait(driver).until(lambda d: d.switch_to.active_element.get_attribute("id") == "signin-user")
+    assert accessibility_problems(driver) == []
+    ActionChains(driver).send_keys("eve", Keys.TAB, "acme", Keys.ENTER).perform()
+    wait(driver).until(lambda d: d.find_elements(By.CSS_SELECTOR, '#grid [data-key="google_calendar"]'))
+    assert accessibility_problems(driver) == []
+
+    tab_to(driver, '[data-key="google_calendar"] a[data-role="settings-link"]').send_keys(Keys.ENTER)
+    wait(driver).until(lambda d: d.find_elements(By.CSS_SELECTOR, '#connector-page[data-status="inactive"]'))
+    assert accessibility_problems(driver) == []
+    tab_to(driver, '[data-action="connect"]').send_keys(Keys.ENTER)
+    wait(driver).until(lambda d: d.find_elements(By.CSS_SELECTOR, '#connector-page[data-status="active"]'))
+    wait(driver).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#set-google_calendar-calendar_id option")) == 2)
+    assert accessibility_problems(driver) == []
+    tab_to(driver, "#set-google_calendar-sync_enabled").send_keys(Keys.SPACE)
+    wait(driver).until(lambda d: not d.find_element(By.CSS_SELECTOR, '[data-action="sync-now"]').is_enabled())
+    assert api_get(site, "/api/v1/connectors/google_calendar", user="eve")["settings"]["sync_enabled"] is False
+    driver.find_element(By.ID, "set-google_calendar-sync_enabled").send_keys(Keys.SPACE)
+    wait(driver).until(lambda d: d.find_element(By.CSS_SELECTOR, '[data-action="sync-now"]').is_enabled())
+    screenshot(driver, "settings-google-calendar")
+
+    driver.execute_script("document.activeElement.blur(); window.scrollTo(0, 0)")
+    tab_to(driver, ".breadcrumbs a").send_keys(Keys.ENTER)
+    wait(driver).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#appointment-form"))
+    tab_to(driver, "#appt-title").send_keys("Entretien", Keys.ENTER)
+    wait(driver, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, ITEM)
+                           and text_of(d, f'{ITEM} [data-role="sync-status"]') == "Dans l’agenda")
+    tab_to(driver, f'{ITEM} [data-action="edit"]').send_keys(Keys.ENTER)
+    title = wait(driver).until(lambda d: d.find_element(By.CSS_SELECTOR, f"{ITEM} .edit-form [name=title]"))
+    assert driver.switch_to.active_element == title
+    assert accessibility_problems(driver) == []
+    title.send_keys(" annuel", Keys.ENTER)
+    wait(driver, 20).until(lambda d: [e["summary"] for e in fake_google.events("alice@example.com")] == ["Entretien annuel"])
+    wait(driver).until(lambda d: not d.find_elements(By.CSS_SELECTOR, f"{ITEM} .edit-form"))
+    driver.execute_script("document.activeElement.blur(); window.scrollTo(0, 0)")
+    tab_to(driver, f'{ITEM} [data-action="cancel"]').send_keys(Keys.ENTER)
+    wait(driver).until(lambda d: d.find_element(By.ID, "confirm-dialog").is_displayed())
+    assert accessibility_problems(driver) == []
+    tab_to(driver, "#confirm-ok").send_keys(Keys.ENTER)
+    wait(driver, 20).until(lambda d: text_of(d, f'{ITEM} [data-role="sync-status"]') == "Retiré de l’agenda")
 
 
 def test_orb_builds_the_agent_the_server_describes(driver, site):

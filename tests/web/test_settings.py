@@ -10,7 +10,7 @@ import requests
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-from tests.web.conftest import api_get, click, confirm_dialog, screenshot, sign_in, text_of, wait
+from tests.web.conftest import accessibility_problems, api_get, click, confirm_dialog, screenshot, sign_in, text_of, wait
 
 GCAL = "/settings/integrations/google-calendar"
 
@@ -41,6 +41,7 @@ def test_connect_pick_calendar_sync_and_disconnect_from_the_settings_page(driver
     wait(driver).until(lambda d: d.find_elements(By.CSS_SELECTOR, '#callback[data-status="success"]'))
     assert text_of(driver, "#callback-title") == "Google Calendar est connecté"
     assert "alice@example.com" in text_of(driver, "#callback-text")
+    assert accessibility_problems(driver) == []
     wait(driver).until(lambda d: d.current_url == site.url + GCAL)
     wait(driver).until(lambda d: page_status(d) == "active")
     assert text_of(driver, '[data-role="account"]') == "alice@example.com"
@@ -50,6 +51,7 @@ def test_connect_pick_calendar_sync_and_disconnect_from_the_settings_page(driver
     wait(driver).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#set-google_calendar-calendar_id option")) == 2)
     picker = Select(driver.find_element(By.ID, "set-google_calendar-calendar_id"))
     assert picker.first_selected_option.text == "alice@example.com (agenda principal)"
+    assert accessibility_problems(driver) == []
     picker.select_by_visible_text("Work")
     wait(driver).until(lambda d: text_of(d, '[data-role="settings-note"]').startswith("Enregistré"))
     assert api_get(site, "/api/v1/connectors/google_calendar")["settings"]["calendar_id"] == \
@@ -97,6 +99,7 @@ def test_the_callback_page_does_not_believe_the_query_string(driver, site):
     driver.get(site.url + "/connectors/callback/google_calendar?status=success")
     wait(driver).until(lambda d: d.find_elements(By.CSS_SELECTOR, '#callback[data-status="error"]'))
     assert text_of(driver, "#callback-title") == "Google Calendar n’a pas été connecté"
+    assert accessibility_problems(driver) == []
     assert driver.current_url.endswith("status=success")  # it stays: nothing to go back to
 
 
@@ -110,6 +113,7 @@ def test_a_connector_the_operator_has_not_set_up_says_so_in_words(driver, site):
     assert "demandez à votre administrateur" in text
     assert "SLACK_CLIENT_ID" not in text and "opérateur" not in text
     assert not driver.find_elements(By.CSS_SELECTOR, '[data-action="connect"]')
+    assert accessibility_problems(driver) == []
 
 
 def test_config_errors_are_shown_on_the_field_they_concern(driver, site):
@@ -128,6 +132,7 @@ def test_config_errors_are_shown_on_the_field_they_concern(driver, site):
     field = driver.find_element(By.ID, "cfg-smtp-from_address")
     assert field.get_attribute("aria-invalid") == "true"
     assert driver.switch_to.active_element == field
+    assert accessibility_problems(driver) == []
     assert page_status(driver) == "inactive"
 
 

@@ -264,7 +264,9 @@ export class AppointmentsPanel {
     });
     slot.replaceChildren(form);
     button.setAttribute("aria-expanded", "true");
-    form.elements.title.focus();
+    const title = form.elements.title;
+    title.focus();
+    title.setSelectionRange(title.value.length, title.value.length); // type on after the current title
   }
 
   async cancel(a) {
