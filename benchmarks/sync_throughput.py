@@ -153,7 +153,8 @@ def settled(stack: Stack) -> tuple[int, int, dict[int, int]]:
     """(links not yet settled, appointments settled, appointments in a calendar per user)."""
     from sqlalchemy import func, select
 
-    from core.models import Appointment, CalendarEventLink
+    from core.models import Appointment
+    from plugins.google_calendar.models import CalendarEventLink
     from plugins.google_calendar.links import STALE
 
     with stack.app.extensions["connectors.db"].session_scope() as session:

@@ -17,9 +17,11 @@ MAX_STRING = 20_000
 class ActionContext:
     """What an action's ``run(ctx, **arguments)`` receives.
 
+    ``user`` is the :class:`core.CurrentUser` acting; ``spec`` the connector's declaration;
     ``config`` holds a config connector's decrypted values; ``settings`` the user's
     settings; ``access_token()`` a fresh OAuth token (refreshed once for all workers);
-    ``api_root`` the provider API root after ``<PREFIX>_API_ROOT``.
+    ``api_root`` the provider API root after ``<PREFIX>_API_ROOT``; ``platform`` the
+    :class:`core.Platform` (locks, quotas, database, configuration).
     """
 
     user: Any
@@ -28,6 +30,7 @@ class ActionContext:
     settings: dict
     credentials: Any
     app_config: Any
+    platform: Any = None
 
     def access_token(self, rejected: str | None = None) -> str:
         """A valid access token; pass the token the provider just ``rejected`` to force a refresh."""
@@ -94,7 +97,7 @@ def run_action(session, extensions, user, spec, action, arguments) -> Any:
         user=user, spec=spec,
         config=credentials.load_config(session, user.id, spec.key) if spec.kind == "config" else {},
         settings=connections.settings_of(link, spec), credentials=credentials,
-        app_config=extensions["connectors.config"],
+        app_config=extensions["connectors.config"], platform=extensions["connectors.platform"],
     )
     try:
         return action.run(ctx, **clean)

@@ -6,7 +6,7 @@ import os
 
 from flask import Flask
 
-from core import i18n, jobs, redaction, web
+from core import i18n, jobs, platform, redaction, sync, web
 from core.api import actions, appointments, compat, connectors, create_api, health, me, realtime, tools
 from core.auth import TokenVerifier, UserDirectory
 from core.config import load_config
@@ -53,12 +53,17 @@ def create_app(environ: dict | None = None, *, plugins=(), load_entry_points: bo
 
     disabled = frozenset(k.strip() for k in config.environ.get("CONNECTORS_DISABLED", "").split(",") if k.strip())
     registry = PluginRegistry(disabled)
+    registry.add_default(sync, name=sync.NAME)
     if load_entry_points:
         registry.load_entry_points()
     for name, module in plugins:
         registry.add(module, name=name)
     ext["connectors.registry"] = registry
-    ext["connectors.credentials"] = CredentialStore(db, cipher, registry, config, redis_client)
+    ext["connectors.credentials"] = credentials = CredentialStore(db, cipher, registry, config, redis_client)
+    ext[platform.EXTENSION] = registry.platform = platform.Platform(
+        app, config=config, db=db, credentials=credentials, registry=registry, redis=redis_client)
+    db.plugin_migrations = registry.migrations
+    _check_quotas(config, registry)
     ext["connectors.tools"] = ToolCatalog(registry)
     _check_production_clients(config, registry)
 
@@ -79,6 +84,13 @@ def create_app(environ: dict | None = None, *, plugins=(), load_entry_points: bo
     app.register_blueprint(health.blp)
     app.register_blueprint(web.bp)
     return app
+
+
+def _check_quotas(config, registry) -> None:
+    """A malformed quota variable stops start-up with a message naming it."""
+    for spec in registry.connectors.values():
+        for quota in spec.quotas:
+            platform.quota_rate(config.environ, quota)
 
 
 def _check_production_clients(config, registry) -> None:

@@ -104,5 +104,5 @@ def search(session, org_id: str, *, owner_user_id: int | None = None, status: st
 
 
 def _emit(session, registry, name: str, appointment: Appointment) -> None:
-    emit(registry.pm, session, DomainEvent(name, appointment.owner_user_id, appointment.org_id,
+    emit(registry, session, DomainEvent(name, appointment.owner_user_id, appointment.org_id,
                                            {"appointment_id": appointment.id, "version": appointment.version}))

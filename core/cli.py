@@ -48,10 +48,10 @@ def db_group():
 
 
 @db_group.command("upgrade")
-@click.option("--revision", default="head", show_default=True)
+@click.option("--revision", default="heads", show_default=True)
 @with_appcontext
 def db_upgrade(revision):
-    """Apply Alembic migrations up to REVISION."""
+    """Apply Alembic migrations (core's and every plugin's branch) up to REVISION."""
     _ext("db").upgrade(revision)
     click.echo(f"Database upgraded to {revision}.")
 

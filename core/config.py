@@ -38,8 +38,6 @@ class Config:
     openai_api_key: str | None
     openai_base_url: str | None
     openai_realtime_model: str
-    google_calendar_quota_user_per_min: int
-    google_calendar_quota_project_per_min: int
     #: Lifetime of a Realtime client secret, in seconds (OpenAI accepts 10 to 7200).
     openai_realtime_secret_ttl: int = 600
     #: Flask-Limiter rate of ``POST /api/v1/realtime/client-secret``, per user.
@@ -67,7 +65,9 @@ def _url(environ, name, default):
     return value.rstrip("/")
 
 
-def _int(environ, name, default):
+def positive_int(environ, name: str, default: int) -> int:
+    """``name`` from ``environ`` as a positive whole number, else ``default``; a malformed value
+    raises :class:`ConfigError` naming the variable."""
     raw = environ.get(name, "").strip()
     if not raw:
         return default
@@ -82,7 +82,7 @@ def _int(environ, name, default):
 
 def _secret_ttl(environ) -> int:
     """``OPENAI_REALTIME_SECRET_TTL``: seconds a client secret lives, 10 to 7200 (default 600)."""
-    ttl = _int(environ, "OPENAI_REALTIME_SECRET_TTL", 600)
+    ttl = positive_int(environ, "OPENAI_REALTIME_SECRET_TTL", 600)
     if not 10 <= ttl <= 7200:
         raise ConfigError(f"OPENAI_REALTIME_SECRET_TTL must be between 10 and 7200 seconds, got {ttl}")
     return ttl
@@ -175,8 +175,6 @@ def load_config(environ: dict | None = None, instance_path: str | Path | None = 
         openai_api_key=environ.get("OPENAI_API_KEY", "").strip() or None,
         openai_base_url=environ.get("OPENAI_BASE_URL", "").strip() or None,
         openai_realtime_model=environ.get("OPENAI_REALTIME_MODEL", "").strip() or "gpt-realtime",
-        google_calendar_quota_user_per_min=_int(environ, "GOOGLE_CALENDAR_QUOTA_USER_PER_MIN", 600),
-        google_calendar_quota_project_per_min=_int(environ, "GOOGLE_CALENDAR_QUOTA_PROJECT_PER_MIN", 10000),
         openai_realtime_secret_ttl=_secret_ttl(environ),
         realtime_rate_limit=_rate_limit(environ),
         realtime_test_websocket_url=(environ.get("REALTIME_TEST_WEBSOCKET_URL", "").strip() or None

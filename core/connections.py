@@ -46,7 +46,7 @@ def activate(session, registry, user, spec, account_label: str | None) -> UserCo
     link = get_link(session, user.id, spec.key, create=True)
     link.status, link.account_label, link.last_error = "active", account_label, None
     session.flush()
-    emit(registry.pm, session, DomainEvent("connector.connected", user.id, user.org_id, {"connector": spec.key}))
+    emit(registry, session, DomainEvent("connector.connected", user.id, user.org_id, {"connector": spec.key}))
     return link
 
 
@@ -57,7 +57,7 @@ def update_settings(session, registry, user, spec, changes: dict) -> dict:
     after = {**before, **changes}
     link.settings_json = json.dumps(after, sort_keys=True)
     session.flush()
-    emit(registry.pm, session, DomainEvent("connector.settings_changed", user.id, user.org_id,
+    emit(registry, session, DomainEvent("connector.settings_changed", user.id, user.org_id,
                                            {"connector": spec.key, "before": before, "after": after}))
     return after
 
@@ -97,7 +97,7 @@ def disconnect(session, registry, credentials, config, user, spec) -> bool:
     credentials.delete(session, user.id, spec.key)
     link.status, link.account_label, link.last_error = "inactive", None, None
     session.flush()
-    emit(registry.pm, session, DomainEvent("connector.revoked", user.id, user.org_id, {"connector": spec.key}))
+    emit(registry, session, DomainEvent("connector.revoked", user.id, user.org_id, {"connector": spec.key}))
     return revoked
 
 
@@ -159,7 +159,8 @@ def describe(spec, link: UserConnector | None, cred, config, credentials, sessio
         "updated_at": link.updated_at.isoformat() if link else None,
     })
     if link is not None:
-        for extra in registry.hook.status_details(connector=spec.key, user_id=link.user_id, session=session):
+        for extra in registry.hook.status_details(connector=spec.key, user_id=link.user_id, session=session,
+                                                   platform=registry.platform):
             info.update(extra or {})
     if spec.kind == "config" and cred is not None:
         values = credentials.config_of(cred)

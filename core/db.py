@@ -1,6 +1,7 @@
 """The database: one engine per app, a session per request or job, Alembic migrations."""
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -30,6 +31,8 @@ class Database:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
         self._prepared: dict = {}
+        #: Plugins' Alembic revision directories, applied with core's by :meth:`upgrade`.
+        self.plugin_migrations: list[Path] = []
 
     def prepared(self, statement) -> PreparedQuery:
         """``statement`` compiled once for this engine (see :class:`PreparedQuery`)."""
@@ -51,11 +54,11 @@ class Database:
         finally:
             session.close()
 
-    def upgrade(self, revision: str = "head") -> None:
-        """Apply Alembic migrations up to ``revision``."""
+    def upgrade(self, revision: str = "heads") -> None:
+        """Apply Alembic migrations, core's and every plugin's branch, up to ``revision``."""
         from alembic import command
 
-        command.upgrade(alembic_config(self.url), revision)
+        command.upgrade(alembic_config(self.url, self.plugin_migrations), revision)
 
 
 class PreparedQuery:
@@ -101,12 +104,15 @@ def _sqlite_pragmas(dbapi_connection, _record):
     cursor.close()
 
 
-def alembic_config(url: str):
-    """An Alembic config pointing at this repository's migrations and ``url``."""
+def alembic_config(url: str, plugin_migrations=()):
+    """An Alembic config for ``url``: core's migrations and the plugins' revision directories."""
     from alembic.config import Config as AlembicConfig
 
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("path_separator", "os")
+    cfg.set_main_option("version_locations", os.pathsep.join(
+        str(path) for path in (MIGRATIONS_DIR / "versions", *plugin_migrations)))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
 

@@ -40,7 +40,28 @@ class NotConnected(ConnectorError):
 
 
 class RateLimited(ConnectorError):
-    """The provider asked us to slow down."""
+    """The provider asked us to slow down (``retry_after`` seconds in ``details`` when it said)."""
 
     code = "rate_limited"
     http_status = 429
+
+
+class NotFound(ConnectorError):
+    """The provider has no such item (or no longer has it)."""
+
+    code = "not_found"
+    http_status = 404
+
+
+class InvalidInput(ConnectorError):
+    """The arguments are wrong; ``field`` in ``details`` names the culprit."""
+
+    code = "invalid_input"
+    http_status = 422
+
+
+class ProviderError(ConnectorError):
+    """The provider failed or refused in a way the user cannot fix by changing the request."""
+
+    code = "provider_error"
+    http_status = 502

@@ -24,8 +24,8 @@ class DomainEvent:
     data: dict[str, Any] = field(default_factory=dict)
 
 
-def emit(plugin_manager, session, event: DomainEvent) -> None:
+def emit(registry, session, event: DomainEvent) -> None:
     """Hand ``event`` to every plugin's ``handle_event`` hook within ``session``'s transaction."""
     if event.name not in EVENT_NAMES:
         raise ValueError(f"unknown event {event.name!r}")
-    plugin_manager.hook.handle_event(event=event, session=session)
+    registry.hook.handle_event(event=event, session=session, platform=registry.platform)

@@ -16,7 +16,7 @@ from google_auth_httplib2 import AuthorizedHttp
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError  # noqa: F401  (re-exported for plugins)
 
-from core.errors import ConnectorError, RateLimited
+from core.errors import ConnectorError, NeedsReauth, NotFound, ProviderError, RateLimited
 from core.spec import OAuthSpec
 
 DEFAULT_ROOT = {"calendar": "https://www.googleapis.com/", "gmail": "https://gmail.googleapis.com/"}
@@ -98,7 +98,7 @@ def as_connector_error(error: HttpError) -> ConnectorError:
     if is_retryable(error) and status < 500:
         return RateLimited("Google is rate limiting these requests; try again in a minute.")
     if status == 404:
-        return ConnectorError("Google could not find that item.", code="not_found")
+        return NotFound("Google could not find that item.")
     if status == 401:
-        return ConnectorError("Google refused the access token.", code="needs_reauth")
-    return ConnectorError(f"Google answered with an error ({status}).", code="provider_error")
+        return NeedsReauth("Google refused the access token; reconnect Google.")
+    return ProviderError(f"Google answered with an error ({status}).")

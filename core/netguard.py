@@ -146,3 +146,33 @@ class PinnedPoolManager(urllib3.PoolManager):
         if scheme == "https":
             context.update(server_hostname=host, assert_hostname=host)
         return super()._new_pool(scheme, address, port, context)
+
+
+def guarded_session(url: str, *, field: str = "url", allow_private: bool | None = None):
+    """A ``requests`` session that reaches only the host of ``url`` (a URL a user typed), at the
+    address the SSRF guard checked once; for CalDAV servers, webhooks and the like.
+
+    Raises :class:`ConnectorValidationError` on ``field`` when ``url`` is not http(s) with a
+    host, or when the host is refused (see :func:`resolve_public`). A redirect to another
+    host fails: it was not checked.
+    """
+    import requests
+    from requests.adapters import HTTPAdapter
+
+    parsed = urllib3.util.parse_url(url.strip())
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise ConnectorValidationError(f"{url!r} is not an http(s) URL.", field=field, reason="invalid_url")
+    address = resolve_public(parsed.host, parsed.port or (443 if parsed.scheme == "https" else 80), field=field,
+                             allow_private=allow_private)
+    pins = {parsed.host.strip("[]"): address}
+
+    class PinnedAdapter(HTTPAdapter):
+        def init_poolmanager(self, connections, maxsize, block=False, **pool_kwargs):
+            """Pool through :class:`PinnedPoolManager` (requests' documented adapter hook)."""
+            self.poolmanager = PinnedPoolManager(pins, num_pools=connections, maxsize=maxsize, block=block,
+                                                 **pool_kwargs)
+
+    session = requests.Session()
+    session.mount("http://", PinnedAdapter())
+    session.mount("https://", PinnedAdapter())
+    return session

@@ -1,9 +1,11 @@
 """The plugin manager: load connector plugins one by one, validate them, keep the healthy ones."""
 from __future__ import annotations
 
+import inspect
 import logging
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
+from pathlib import Path
 
 import pluggy
 
@@ -29,6 +31,12 @@ class PluginInfo:
                 "connectors": self.connectors, "hooks": self.hooks}
 
 
+def _is_hookimpl(value) -> bool:
+    """Whether ``value`` is a function marked with ``@hookimpl`` (not any object answering every
+    attribute, such as SQLAlchemy's ``func``)."""
+    return inspect.isroutine(value) and getattr(value, f"{PROJECT_NAME}_impl", None) is not None
+
+
 class PluginError(Exception):
     """A plugin cannot be used; the message names the plugin and the problem."""
 
@@ -44,6 +52,14 @@ class PluginRegistry:
         self.connectors: dict[str, ConnectorSpec] = {}
         self.connector_plugin: dict[str, str] = {}
         self.routes: dict[str, list] = {}
+        #: Directories of Alembic revisions contributed by plugins (``register_migrations``).
+        self.migrations: list[Path] = []
+        #: The :class:`core.Platform` handed to hooks (set by the app factory).
+        self.platform = None
+
+    def add_default(self, module, name: str) -> None:
+        """Register one of core's own default plugins (not listed by ``connectors plugins``)."""
+        self.pm.register(module, name=name)
 
     @property
     def hook(self):
@@ -73,6 +89,7 @@ class PluginRegistry:
             self._check_hooks(plugin, name)
             specs = self._collect(plugin, "register_connectors", name)
             routes = self._collect(plugin, "register_routes", name)
+            migrations = self._migrations(plugin, name)
             self._validate(name, specs, routes)
         except PluginError as exc:
             self.pm.unregister(plugin)
@@ -87,6 +104,7 @@ class PluginRegistry:
         for key, blueprint in routes:
             if key not in self.disabled:
                 self.routes.setdefault(key, []).append(blueprint)
+        self.migrations.extend(migrations)
         self.plugins[name] = info
         return info
 
@@ -94,13 +112,13 @@ class PluginRegistry:
         known = {n for n in dir(hookspecs) if hasattr(getattr(hookspecs, n), f"{PROJECT_NAME}_spec")}
         for attr in dir(plugin):
             impl = getattr(plugin, attr, None)
-            if getattr(impl, f"{PROJECT_NAME}_impl", None) is not None and attr not in known:
+            if _is_hookimpl(impl) and attr not in known:
                 raise PluginError(f"plugin {name!r}: unknown hook {attr!r} (known hooks: "
                                   f"{', '.join(sorted(known))})")
 
     def _collect(self, plugin, hook_name, name):
         impl = getattr(plugin, hook_name, None)
-        if impl is None or getattr(impl, f"{PROJECT_NAME}_impl", None) is None:
+        if not _is_hookimpl(impl):
             return []
         try:
             result = impl()
@@ -109,6 +127,16 @@ class PluginRegistry:
         if not isinstance(result, (list, tuple)):
             raise PluginError(f"plugin {name!r}: {hook_name}() must return a list, got {type(result).__name__}")
         return list(result)
+
+    def _migrations(self, plugin, name) -> list[Path]:
+        found = []
+        for entry in self._collect(plugin, "register_migrations", name):
+            path = Path(entry) if isinstance(entry, (str, Path)) else None
+            if path is None or not path.is_dir():
+                raise PluginError(f"plugin {name!r}: register_migrations() returned {entry!r}, "
+                                  "not a directory of Alembic revisions")
+            found.append(path.resolve())
+        return found
 
     def _validate(self, name, specs, routes):
         keys = set()

@@ -108,11 +108,3 @@ class Quota:
             for bucket, level in zip(buckets, levels, strict=True):
                 self._local[bucket.name] = (level - granted, now)
             return Grant(granted, 0.0, None) if granted else Grant(0, wait, waiting_for)
-
-
-def for_app(app) -> Quota:
-    """The app's shared :class:`Quota` (built on first use, on the app's Redis when it has one)."""
-    quota = app.extensions.get("connectors.quota")
-    if quota is None:
-        quota = app.extensions["connectors.quota"] = Quota(app.extensions.get("connectors.redis"))
-    return quota

@@ -93,6 +93,57 @@ class Action:
 
 
 @dataclass(frozen=True)
+class QuotaSpec:
+    """A provider quota the connector keeps under, shared by every worker (see :meth:`core.Platform.buckets`).
+
+    The operator sets it with the environment variable ``variable`` (requests per minute,
+    default ``per_minute``). A ``per_user`` quota is one bucket per user
+    (``<key>:<name>:<user_id>``), otherwise one for the whole platform (``<key>:<name>``).
+    """
+
+    name: str
+    variable: str
+    per_minute: int
+    per_user: bool = False
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class SyncCapability:
+    """The connector pushes each user's appointments to an external calendar.
+
+    Core drives it from the appointment events and ``connectors sync reconcile``; a user has
+    at most one sync target at a time: the sync-capable connector whose ``setting`` (a boolean
+    setting it declares) is on and which is connected. Every callable receives the
+    :class:`core.Platform` first and the SQLAlchemy ``session`` of the transaction; none may
+    call the provider: they write the connector's own rows and enqueue jobs after commit.
+
+    * ``changed(platform, session, user_id, appointment_id, created)`` — an appointment of
+      ``user_id`` (the target's user) was created, changed or cancelled.
+    * ``start(platform, session, user_id)`` — this connector just became the user's target
+      (connected, or sync switched on): bring the calendar in line with every appointment,
+      including those it has no rows for yet.
+    * ``stop(platform, session, user_id)`` — it stopped being the target because another
+      connector took over: remove the events it placed for future appointments.
+    * ``reconcile(platform, session)`` — re-enqueue whatever is behind, for every user;
+      return ``{name: count}`` for the report of ``connectors sync reconcile``.
+    * ``details(platform, session, user_id)`` — extra status fields (``last_sync``…) or None.
+    * ``appointment_fields(platform, session, appointment_ids)`` — ``{appointment_id: {field:
+      value}}`` shown by the appointments API: ``sync_status`` (``pending``, ``synced``,
+      ``failed``, ``deleted``), ``external_event_id``, ``calendar_id``, ``sync_error``,
+      ``synced_at``.
+    """
+
+    changed: Callable[..., None]
+    start: Callable[..., None]
+    stop: Callable[..., None]
+    reconcile: Callable[..., dict]
+    details: Callable[..., dict | None] | None = None
+    appointment_fields: Callable[..., dict] | None = None
+    setting: str = "sync_enabled"
+
+
+@dataclass(frozen=True)
 class ConnectorSpec:
     """Everything core needs to list, connect, store and serve one connector.
 
@@ -102,6 +153,8 @@ class ConnectorSpec:
     * ``fetch_account(token, api_root)`` returns the connected account's label (an email)
       from a fresh OAuth token.
     * ``settings`` declares per-user settings accepted by ``PATCH .../settings``.
+    * ``quotas`` declares provider quotas (:class:`QuotaSpec`) with their variables.
+    * ``sync`` declares that it pushes appointments to an external calendar (:class:`SyncCapability`).
     """
 
     key: str
@@ -116,6 +169,8 @@ class ConnectorSpec:
     fetch_account: Callable[[dict, str | None], str] | None = None
     settings: tuple[ConfigField, ...] = ()
     actions: tuple[Action, ...] = ()
+    quotas: tuple[QuotaSpec, ...] = ()
+    sync: SyncCapability | None = None
 
     def problems(self) -> list[str]:
         """Return what is wrong with this declaration (empty when it is usable)."""
@@ -145,4 +200,31 @@ class ConnectorSpec:
         for a in self.actions:
             if not re.match(r"^[a-z][a-z0-9_]*$", a.name) or not callable(a.run):
                 found.append(f"action {a.name!r} needs a snake_case name and a callable 'run'")
+        found.extend(self._quota_problems())
+        if self.sync is not None:
+            found.extend(self._sync_problems())
+        return found
+
+    def _quota_problems(self) -> list[str]:
+        found = []
+        for quota in self.quotas:
+            if not re.match(r"^[a-z][a-z0-9_]*$", quota.name) or not re.match(r"^[A-Z][A-Z0-9_]*$", quota.variable):
+                found.append(f"quota {quota.name!r} needs a snake_case name and an UPPER_CASE variable")
+            if not isinstance(quota.per_minute, int) or quota.per_minute <= 0:
+                found.append(f"quota {quota.name!r} needs a positive per_minute default")
+        if len({q.name for q in self.quotas}) != len(self.quotas):
+            found.append("quota names must be unique")
+        return found
+
+    def _sync_problems(self) -> list[str]:
+        found = []
+        sync = self.sync
+        if not isinstance(sync, SyncCapability):
+            return [f"sync must be a SyncCapability, got {type(sync).__name__}"]
+        for name in ("changed", "start", "stop", "reconcile"):
+            if not callable(getattr(sync, name)):
+                found.append(f"sync needs a callable {name!r}")
+        setting = next((f for f in self.settings if f.name == sync.setting), None)
+        if setting is None or setting.type != "boolean":
+            found.append(f"sync needs a boolean setting {sync.setting!r} among 'settings'")
         return found

@@ -38,7 +38,8 @@ def reconcile_now(app) -> dict:
     counts: dict[str, int] = {}
     with app.app_context():
         with app.extensions["connectors.db"].session_scope() as session:
-            for result in app.extensions["connectors.registry"].hook.reconcile(session=session):
+            registry = app.extensions["connectors.registry"]
+            for result in registry.hook.reconcile(session=session, platform=registry.platform):
                 for name, value in (result or {}).items():
                     counts[name] = counts.get(name, 0) + value
     return counts

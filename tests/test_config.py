@@ -42,13 +42,21 @@ def test_production_refuses_google_connector_without_client(tmp_path):
 @pytest.mark.parametrize("env, message", [
     ({"APP_ENV": "staging"}, "APP_ENV"),
     ({"FRONTEND_URL": "not a url"}, "FRONTEND_URL"),
-    ({"GOOGLE_CALENDAR_QUOTA_USER_PER_MIN": "lots"}, "GOOGLE_CALENDAR_QUOTA_USER_PER_MIN"),
     ({"CONNECTORS_ENCRYPTION_KEYS": "short"}, "CONNECTORS_ENCRYPTION_KEYS"),
     ({"JWT_SECRET": "a" * 40, "JWT_PUBLIC_KEY": "pem"}, "not both"),
 ])
 def test_malformed_variables_named(tmp_path, env, message):
     with pytest.raises(ConfigError, match=message):
         load_config(env, tmp_path)
+
+
+@pytest.mark.parametrize("value", ["lots", "0"])
+def test_a_malformed_quota_variable_of_a_plugin_stops_start_up(tmp_path, value):
+    from core.app import create_app
+
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path}/x.db", "GOOGLE_CALENDAR_QUOTA_USER_PER_MIN": value}
+    with pytest.raises(ConfigError, match="GOOGLE_CALENDAR_QUOTA_USER_PER_MIN"):
+        create_app(env, instance_path=str(tmp_path))
 
 
 def test_postgres_urls_use_psycopg3(tmp_path):

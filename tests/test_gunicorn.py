@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from core.db import Database
+from core.app import create_app
 from tests.conftest import platform_env
 from tests.services import free_port
 
@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def gunicorn(tmp_path):
     """gunicorn serving the platform on SQLite with one worker; yields its port and its log file."""
     url = f"sqlite:///{tmp_path / 'connectors.db'}"
-    Database(url).upgrade()
+    create_app(platform_env(url), instance_path=str(tmp_path / "instance")).extensions["connectors.db"].upgrade()
     port = free_port()
     env = {**os.environ, **platform_env(url), "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": "1",
            "GUNICORN_THREADS": "2",

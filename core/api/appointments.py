@@ -7,14 +7,15 @@ from flask_smorest import Blueprint, abort
 from marshmallow import RAISE, Schema, fields, validate
 from sqlalchemy import select
 
-from core import appointments
+from core import appointments, sync
 from core.auth import current_user
 from core.db import get_session
-from core.models import CalendarEventLink, User
+from core.models import User
+from core.platform import current_platform
 from core.i18n import _
 
 blp = Blueprint("appointments", __name__, url_prefix="/api/v1/appointments",
-                description="The appointments that sync to each owner's chosen Google Calendar.")
+                description="The appointments that sync to each owner's chosen calendar.")
 
 
 class AppointmentInputSchema(Schema):
@@ -52,7 +53,7 @@ class AppointmentSchema(Schema):
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
     sync_status = fields.String(allow_none=True, metadata={"description": "pending, synced, failed or deleted"})
-    external_event_id = fields.String(allow_none=True, metadata={"description": "The Google Calendar event id"})
+    external_event_id = fields.String(allow_none=True, metadata={"description": "The event id in the owner's calendar"})
     calendar_id = fields.String(allow_none=True)
     sync_error = fields.String(allow_none=True)
     synced_at = fields.DateTime(allow_none=True)
@@ -66,28 +67,15 @@ class ListArgsSchema(Schema):
 
 
 def _present(rows) -> list[dict]:
-    """Appointments as the API shows them, with their owner and their calendar link."""
+    """Appointments as the API shows them, with their owner and their sync handler's fields."""
     if not rows:
         return []
     session = get_session()
-    ids = [row.id for row in rows]
-    links = {link.appointment_id: link for link in session.scalars(select(CalendarEventLink).where(
-        CalendarEventLink.appointment_id.in_(ids)))}
+    synced = sync.appointment_fields(current_platform(), session, rows)
     owners = dict(session.execute(select(User.id, User.external_id).where(
         User.id.in_({row.owner_user_id for row in rows}))).all())
-    shown = []
-    for row in rows:
-        link = links.get(row.id)
-        shown.append({
-            **{k: getattr(row, k) for k in ("id", "version", "created_at", "updated_at", *appointments.EDITABLE)},
-            "owner": owners.get(row.owner_user_id),
-            "sync_status": link.sync_status if link else None,
-            "external_event_id": link.external_event_id if link else None,
-            "calendar_id": link.calendar_id if link else None,
-            "sync_error": link.last_error if link else None,
-            "synced_at": link.synced_at if link else None,
-        })
-    return shown
+    return [{**{k: getattr(row, k) for k in ("id", "version", "created_at", "updated_at", *appointments.EDITABLE)},
+             "owner": owners.get(row.owner_user_id), **synced[row.id]} for row in rows]
 
 
 def _registry():
@@ -132,7 +120,7 @@ class Appointments(MethodView):
     @blp.arguments(AppointmentInputSchema)
     @blp.response(201, AppointmentSchema)
     def post(self, values):
-        """Create an appointment owned by you; it syncs to your chosen Google Calendar."""
+        """Create an appointment owned by you; it syncs to your chosen calendar."""
         return _commit_or_422(lambda: appointments.create(get_session(), _registry(), current_user(), values))
 
 
@@ -140,7 +128,7 @@ class Appointments(MethodView):
 class AppointmentItem(MethodView):
     @blp.response(200, AppointmentSchema)
     def get(self, appointment_id):
-        """One appointment, with its Google event id and sync status."""
+        """One appointment, with its event id in your calendar and its sync status."""
         return _present([_one_or_404(appointment_id)])[0]
 
     @blp.arguments(AppointmentPatchSchema)
@@ -154,6 +142,6 @@ class AppointmentItem(MethodView):
 
     @blp.response(200, AppointmentSchema)
     def delete(self, appointment_id):
-        """Cancel an appointment (it disappears from Google Calendar); the record is kept."""
+        """Cancel an appointment (it disappears from your calendar); the record is kept."""
         appointment = _one_or_404(appointment_id)
         return _commit_or_422(lambda: appointments.cancel(get_session(), _registry(), appointment))

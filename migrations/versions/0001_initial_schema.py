@@ -1,4 +1,7 @@
-"""Initial schema: users, connectors, credentials, OAuth states, locks, appointments, links.
+"""Initial schema: users, connectors, credentials, OAuth states, locks, appointments.
+
+Databases made before plugins owned their tables also got ``calendar_event_links`` here; the
+google_calendar plugin's own first revision adopts that table in place.
 
 Revision ID: 0001
 Revises: 
@@ -104,32 +107,8 @@ def upgrade():
     with op.batch_alter_table('user_connectors', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_user_connectors_user_id'), ['user_id'], unique=False)
 
-    op.create_table('calendar_event_links',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('appointment_id', sa.Integer(), nullable=False),
-    sa.Column('user_id', sa.Integer(), nullable=False),
-    sa.Column('calendar_id', sa.String(length=1024), nullable=True),
-    sa.Column('external_event_id', sa.String(length=1024), nullable=True),
-    sa.Column('sync_status', sa.String(length=16), nullable=False),
-    sa.Column('synced_version', sa.BigInteger(), nullable=False),
-    sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('last_error', sa.Text(), nullable=True),
-    sa.Column('synced_at', sa.DateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['appointment_id'], ['appointments.id'], ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['user_id'], ['users.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('appointment_id', 'user_id', name='uq_links_appointment_user')
-    )
-    with op.batch_alter_table('calendar_event_links', schema=None) as batch_op:
-        batch_op.create_index('ix_links_user_status', ['user_id', 'sync_status'], unique=False)
-
-
 
 def downgrade():
-    with op.batch_alter_table('calendar_event_links', schema=None) as batch_op:
-        batch_op.drop_index('ix_links_user_status')
-
-    op.drop_table('calendar_event_links')
     with op.batch_alter_table('user_connectors', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_user_connectors_user_id'))
 

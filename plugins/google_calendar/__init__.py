@@ -1,5 +1,7 @@
 """Google Calendar connector: OAuth with minimal scopes, the user's calendars, sync settings, agent actions."""
-from core import ConfigField, ConnectorSpec, google, hookimpl
+from pathlib import Path
+
+from core import ConfigField, ConnectorSpec, QuotaSpec, SyncCapability, google, hookimpl
 from plugins.google_calendar import actions, calendars, links, sync, sync_routes
 
 SCOPES = (
@@ -24,6 +26,17 @@ CONNECTOR = ConnectorSpec(
         ConfigField("sync_enabled", "Sync appointments", type="boolean", required=False, default=True),
     ),
     actions=actions.ACTIONS,
+    quotas=(
+        QuotaSpec("user", "GOOGLE_CALENDAR_QUOTA_USER_PER_MIN", 600, per_user=True,
+                  description="Calendar requests per user per minute, shared by all workers"),
+        QuotaSpec("project", "GOOGLE_CALENDAR_QUOTA_PROJECT_PER_MIN", 10000,
+                  description="Calendar requests per minute for the whole project"),
+    ),
+    sync=SyncCapability(
+        changed=sync.changed, start=sync.start, stop=sync.stop, reconcile=sync.reconcile,
+        details=lambda platform, session, user_id: links.status_details(session, user_id),
+        appointment_fields=links.appointment_fields,
+    ),
 )
 
 
@@ -40,20 +53,13 @@ def register_routes():
 
 
 @hookimpl
+def register_migrations():
+    """The calendar_event_links table's revisions (branch ``google_calendar``)."""
+    return [Path(__file__).parent / "migrations"]
+
+
+@hookimpl
 def handle_event(event, session):
-    """Appointment changes mark links stale and enqueue their sync; connection changes resume it."""
-    sync.handle_event(event, session)
-
-
-@hookimpl
-def reconcile(session):
-    """Enqueue a sync run for every user whose links are behind; report counts."""
-    return sync.reconcile(session)
-
-
-@hookimpl
-def status_details(connector, user_id, session):
-    """Add ``last_sync`` and ``pending_changes`` to the google_calendar status."""
-    if connector == "google_calendar":
-        return links.status_details(session, user_id)
-    return None
+    """Another calendar chosen in the settings re-places every link and clears a calendar error."""
+    if event.name == "connector.settings_changed" and event.data.get("connector") == links.KEY:
+        sync.settings_changed(event, session)

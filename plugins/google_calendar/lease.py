@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from contextlib import contextmanager
 
-from core.locks import LockTimeout, distributed_lock
+from core import LockTimeout
 
 TTL = 4.5
 PREFIX = "connectors:google_calendar:lease:"
@@ -70,19 +70,17 @@ class _NoPark:
 
 
 @contextmanager
-def hold(app, user_id: int, owner: str | None):
+def hold(platform, user_id: int, owner: str | None):
     """Hold user ``user_id``'s sync lease; raise :class:`Busy` when another run has it.
 
     ``owner`` is the RQ job id in worker mode; without one (in-process mode) the lease is a
     database lock.
     """
-    redis_client = app.extensions.get("connectors.redis")
-    if owner is not None and redis_client is not None:
-        with _RedisLease(redis_client, f"user:{user_id}", owner) as lease:
+    if owner is not None and platform.redis is not None:
+        with _RedisLease(platform.redis, f"user:{user_id}", owner) as lease:
             yield lease
         return
-    lock = distributed_lock(app.extensions["connectors.db"], None, f"google_calendar:user:{user_id}",
-                            ttl=120, wait=0)
+    lock = platform.lock(f"google_calendar:user:{user_id}", ttl=120, wait=0, in_database=True)
     try:
         lock.__enter__()
     except LockTimeout:

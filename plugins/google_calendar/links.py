@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC
 
-from sqlalchemy import and_, func, insert, or_, select
+from sqlalchemy import and_, func, insert, literal, or_, select
 
-from core.connections import settings_of
-from core.models import Appointment, CalendarEventLink, UserConnector, utcnow
+from core import Appointment, UserConnector, settings_of, utcnow
 from plugins.google_calendar import mapping
+from plugins.google_calendar.models import CalendarEventLink
 
 KEY = "google_calendar"
 _LOCKED = "google_calendar.locked_links"  # session.info: rows read under lock in this transaction
@@ -71,12 +71,34 @@ def target(session, user_id: int) -> str | None:
 
 def stale_items(session, user_id: int, limit: int) -> list[Item]:
     """Up to ``limit`` stale links of ``user_id``, oldest first, with what their event should be."""
+    return _items(session, CalendarEventLink.user_id == user_id, STALE, limit=limit)
+
+
+def placed_future(session, user_id: int) -> list[Item]:
+    """The links of ``user_id``'s appointments not over yet whose event is in a calendar."""
+    return _items(session, CalendarEventLink.user_id == user_id, Appointment.ends_at >= utcnow(),
+                  CalendarEventLink.calendar_id.is_not(None), CalendarEventLink.external_event_id.is_not(None),
+                  CalendarEventLink.sync_status != "deleted")
+
+
+def _items(session, *conditions, limit: int | None = None) -> list[Item]:
     rows = session.execute(
         select(CalendarEventLink, Appointment).join(Appointment, Appointment.id == CalendarEventLink.appointment_id)
-        .where(CalendarEventLink.user_id == user_id, STALE).order_by(CalendarEventLink.id).limit(limit)).all()
+        .where(*conditions).order_by(CalendarEventLink.id).limit(limit)).all()
     return [Item(link.id, appt.id, appt.org_id, appt.version, appt.status == "cancelled",
                  mapping.event_body(appt, link.id), link.external_event_id, link.calendar_id,
                  link.synced_version, link.attempts) for link, appt in rows]
+
+
+def link_missing(session, user_id: int) -> int:
+    """Give every appointment of ``user_id`` that has no link yet (and is not cancelled) a pending one."""
+    linked = select(CalendarEventLink.id).where(CalendarEventLink.appointment_id == Appointment.id,
+                                                CalendarEventLink.user_id == user_id)
+    missing = select(Appointment.id, Appointment.owner_user_id, literal("pending"), literal(0), literal(0)).where(
+        Appointment.owner_user_id == user_id, Appointment.status != "cancelled", ~linked.exists())
+    done = session.execute(insert(CalendarEventLink.__table__).from_select(
+        ["appointment_id", "user_id", "sync_status", "synced_version", "attempts"], missing))
+    return done.rowcount
 
 
 def has_stale(session, user_id: int) -> bool:
@@ -128,6 +150,15 @@ def record_moved_away(session, item: Item) -> None:
     found = _locked(session, item.link_id)
     if found:
         found[0].synced_version, found[0].calendar_id = 0, None
+
+
+def record_retracted(session, item: Item) -> None:
+    """The event was removed because another connector is the target: placed again when sync comes back."""
+    found = _locked(session, item.link_id)
+    if found:
+        link = found[0]
+        link.sync_status, link.synced_version, link.calendar_id = "deleted", 0, None
+        link.attempts, link.last_error, link.synced_at = 0, None, utcnow()
 
 
 def record_problem(session, item: Item, message: str, *, failed: bool = False) -> int:
@@ -205,3 +236,11 @@ def status_details(session, user_id: int) -> dict:
     if last is not None and last.tzinfo is None:  # SQLite's MAX() loses the column type
         last = last.replace(tzinfo=UTC)
     return {"last_sync": last.isoformat() if last else None, "pending_changes": waiting}
+
+
+def appointment_fields(platform, session, appointment_ids: list[int]) -> dict[int, dict]:
+    """Sync capability: how far each appointment's link is synced, for the appointments API."""
+    rows = session.scalars(select(CalendarEventLink).where(CalendarEventLink.appointment_id.in_(appointment_ids)))
+    return {link.appointment_id: {"sync_status": link.sync_status, "external_event_id": link.external_event_id,
+                                  "calendar_id": link.calendar_id, "sync_error": link.last_error,
+                                  "synced_at": link.synced_at} for link in rows}

@@ -24,14 +24,11 @@ import time
 from dataclasses import dataclass
 
 import httplib2
-from flask import current_app
 from googleapiclient.errors import BatchError
 from rq import Queue, Retry, get_current_job
 
-from core import google, quota
-from core.errors import ConnectorError, NeedsReauth
-from core.jobs import dispatch, enqueue_after_commit
-from core.models import CalendarEventLink
+from core import ConnectorError, NeedsReauth, current_platform, dispatch, enqueue_after_commit, google
+from plugins.google_calendar.models import CalendarEventLink
 from plugins.google_calendar import lease, links
 from plugins.google_calendar.links import Item
 from plugins.google_calendar.mapping import is_ours
@@ -57,7 +54,7 @@ GONE = (404, 410)
 
 def sync_link(link_id: int):
     """RQ job: make Google match the appointment of ``link_id`` (and its owner's other stale links)."""
-    with current_app.extensions["connectors.db"].session_scope() as session:
+    with current_platform().db.session_scope() as session:
         link = session.get(CalendarEventLink, link_id)
         user_id = link.user_id if link is not None else None
     return None if user_id is None else sync_user(user_id)
@@ -65,13 +62,13 @@ def sync_link(link_id: int):
 
 def sync_user(user_id: int):
     """RQ job: bring ``user_id``'s calendar in line with every stale link; returns a Retry to back off."""
-    app = current_app._get_current_object()
+    platform = current_platform()
     job = get_current_job()
     owner = job.id if job is not None else None
     while True:
         try:
-            with lease.hold(app, user_id, owner) as held:
-                outcome = Run(app, user_id).drain()
+            with lease.hold(platform, user_id, owner) as held:
+                outcome = Run(platform, user_id).drain()
                 if isinstance(outcome, float):
                     held.park(outcome)
         except lease.Busy:
@@ -86,7 +83,7 @@ def sync_user(user_id: int):
             return Retry(max=10_000, interval=[max(1, math.ceil(outcome))], enqueue_at_front=True)
         if outcome == STOPPED:
             return None
-        with app.extensions["connectors.db"].session_scope() as session:
+        with platform.db.session_scope() as session:
             if not links.has_stale(session, user_id):
                 return None
 
@@ -150,22 +147,40 @@ def first_op(item: Item, calendar_id: str) -> Op | None:
 class Run:
     """One sync run for one user, under their lease: rounds of calls until nothing is stale."""
 
-    def __init__(self, app, user_id: int):
-        self.app, self.user_id = app, user_id
-        self.db = app.extensions["connectors.db"]
-        config = app.extensions["connectors.config"]
-        self.buckets = [quota.Bucket(f"google_calendar:user:{user_id}", config.google_calendar_quota_user_per_min),
-                        quota.Bucket("google_calendar:project", config.google_calendar_quota_project_per_min)]
-        self.quota = quota.for_app(app)
+    def __init__(self, platform, user_id: int):
+        self.platform, self.user_id = platform, user_id
+        self.db = platform.db
+        self.buckets = platform.buckets(links.KEY, user_id)  # the user's quota first, then the project's
+        self.quota = platform.quota
         self._caller: Caller | None = None
 
     def caller(self) -> Caller:
         """The user's Calendar transport (made on first call: it fetches a fresh access token)."""
         if self._caller is None:
-            from plugins.google_calendar.calendars import api_root
-
-            self._caller = Caller(self.app.extensions["connectors.credentials"], self.user_id, api_root())
+            self._caller = Caller(self.platform.credentials, self.user_id, self.platform.api_root(links.KEY))
         return self._caller
+
+    def retract(self) -> None:
+        """Delete the events of the user's future appointments (another connector is their target now)."""
+        with self.db.session_scope() as session:
+            items = links.placed_future(session, self.user_id)
+        while items:
+            grant = self.quota.take(self.buckets, len(items))
+            if not grant.tokens:
+                time.sleep(grant.wait)  # pacing for quota tokens
+                continue
+            sending, items = items[:grant.tokens], items[grant.tokens:]
+            ops = [Op("delete", item, item.calendar_id) for item in sending]
+            try:
+                results = self.caller().run([op.request(self.caller()) for op in ops])
+            except (ConnectorError, BatchError, httplib2.HttpLib2Error, OSError) as exc:
+                log.warning("Google Calendar events of user %s not removed: %s", self.user_id, type(exc).__name__)
+                return
+            with self.db.session_scope() as session:
+                links.lock(session, [item.link_id for item in sending])
+                for op, (_response, error) in zip(ops, results, strict=True):
+                    if error is None or error.resp.status in GONE:
+                        links.record_retracted(session, op.item)
 
     def target(self) -> str | None:
         """The calendar to write to now, or None when no call may be made (re-read before every call)."""
@@ -311,27 +326,48 @@ class Run:
         log.info("Google Calendar sync of user %s stopped: calendar not found", self.user_id)
 
 
-def handle_event(event, session) -> None:
-    """Mark links stale and enqueue sync for appointment changes and for connection changes."""
-    if event.name.startswith("appointment."):
-        link_id, became_stale = links.mark_changed(session, event.data["appointment_id"], event.user_id,
-                                                new=event.name == "appointment.created")
-        if became_stale:  # one waiting job per user is enough: its run syncs every stale link
-            enqueue_after_commit(session, sync_link, link_id, coalesce=coalesce_key(event.user_id))
-        return
-    if event.data.get("connector") != links.KEY:
-        return
-    if event.name == "connector.connected":
-        enqueue_after_commit(session, sync_user, event.user_id)
-    elif event.name == "connector.settings_changed":
-        before, after = event.data["before"], event.data["after"]
-        if before.get("calendar_id") != after.get("calendar_id"):
-            links.mark_calendar_switched(session, event.user_id)
-        row = links.connector_row(session, event.user_id)
-        if row is not None and row.status == "error":
-            row.status, row.last_error = "active", None
-        if after.get("sync_enabled"):
-            enqueue_after_commit(session, sync_user, event.user_id)
+def retract_user(user_id: int):
+    """RQ job: remove from Google the events of ``user_id``'s future appointments."""
+    platform = current_platform()
+    job = get_current_job()
+    try:
+        with lease.hold(platform, user_id, job.id if job is not None else None):
+            Run(platform, user_id).retract()
+    except lease.Busy:  # a sync run is finishing (it stops at its next check): try again shortly
+        if job is None:
+            log.info("Removing the Google Calendar events of user %s left for later: a run holds the lease",
+                     user_id)
+            return None
+        return Retry(max=10, interval=[5])
+    return None
+
+
+def changed(platform, session, user_id: int, appointment_id: int, created: bool) -> None:
+    """Sync capability: mark the appointment's link stale and enqueue its owner's sync run."""
+    link_id, became_stale = links.mark_changed(session, appointment_id, user_id, new=created)
+    if became_stale:  # one waiting job per user is enough: its run syncs every stale link
+        enqueue_after_commit(session, sync_link, link_id, coalesce=coalesce_key(user_id))
+
+
+def start(platform, session, user_id: int) -> None:
+    """Sync capability: Google Calendar is the user's target now: link every appointment, sync them all."""
+    links.link_missing(session, user_id)
+    enqueue_after_commit(session, sync_user, user_id)
+
+
+def stop(platform, session, user_id: int) -> None:
+    """Sync capability: another connector took over: remove the events of future appointments."""
+    enqueue_after_commit(session, retract_user, user_id)
+
+
+def settings_changed(event, session) -> None:
+    """Another calendar chosen: every link is re-placed; a fixed calendar clears the connection's error."""
+    before, after = event.data["before"], event.data["after"]
+    if before.get("calendar_id") != after.get("calendar_id"):
+        links.mark_calendar_switched(session, event.user_id)
+    row = links.connector_row(session, event.user_id)
+    if row is not None and row.status == "error":
+        row.status, row.last_error = "active", None
 
 
 def reconcile_user(session, user_id: int) -> int:
@@ -342,8 +378,8 @@ def reconcile_user(session, user_id: int) -> int:
     return links.stale_by_user(session).get(user_id, 0)
 
 
-def reconcile(session) -> dict:
-    """Enqueue a sync run for every user with links behind (``synced_version < version``)."""
+def reconcile(platform, session) -> dict:
+    """Sync capability: enqueue a sync run for every user with links behind (``synced_version < version``)."""
     retried = links.retry_failed(session)
     session.flush()
     counts = links.stale_by_user(session)

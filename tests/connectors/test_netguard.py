@@ -9,7 +9,7 @@ import pytest
 import urllib3
 
 from core.errors import ConnectorValidationError
-from core.netguard import PinnedPoolManager, private_hosts_allowed, refusal, resolve_public
+from core.netguard import PinnedPoolManager, guarded_session, private_hosts_allowed, refusal, resolve_public
 from tests.fakes.http import FakeServer, json_response, route
 
 
@@ -84,6 +84,20 @@ def test_pinned_pool_connects_to_the_checked_address_with_the_original_host():
         assert answer.json() == {"host": f"storage.example.test:{port}"}
         with pytest.raises(urllib3.exceptions.HTTPError, match="not checked"):
             http.request("GET", f"http://other.example.test:{port}/")
+
+
+def test_guarded_session_reaches_only_the_checked_host():
+    with EchoHost() as fake:
+        port = fake.url.rsplit(":", 1)[1]
+        with pytest.raises(ConnectorValidationError) as refused:
+            guarded_session(f"http://127.0.0.1:{port}/dav/", field="url", allow_private=False)
+        assert refused.value.details == {"field": "url", "reason": "forbidden_host"}
+        with pytest.raises(ConnectorValidationError, match="not an http"):
+            guarded_session("file:///etc/passwd")
+        session = guarded_session(f"http://127.0.0.1:{port}/dav/", allow_private=True)
+        assert session.get(f"http://127.0.0.1:{port}/", timeout=5).json() == {"host": f"127.0.0.1:{port}"}
+        with pytest.raises(Exception, match="not checked"):
+            session.get(f"http://localhost:{port}/", timeout=5)
 
 
 @pytest.fixture

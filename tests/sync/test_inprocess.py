@@ -133,7 +133,7 @@ def test_injected_errors_left_pending_then_reconciled(platform, fake_google):
 
 def test_lost_record_never_duplicates(platform, fake_google):
     """A job that inserted but died before recording it: the retry's insert gets 409, fetches, patches."""
-    from core.models import CalendarEventLink
+    from plugins.google_calendar.models import CalendarEventLink
     from core.worker import reconcile_now
 
     alice = platform.browser("alice", "org-a")

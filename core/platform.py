@@ -1,0 +1,117 @@
+"""The platform handle: the services a plugin may use, typed, one per app.
+
+Hooks receive it as their ``platform`` argument, actions as ``ctx.platform``, and code
+running inside a request or a job gets it from :func:`current_platform`. It replaces looking
+services up by string in ``current_app.extensions``.
+"""
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+
+from flask import current_app
+
+from core.quota import Bucket, Quota
+from core.spec import ConnectorSpec
+
+EXTENSION = "connectors.platform"
+
+
+class Platform:
+    """What a connector plugin may use of the running platform.
+
+    * ``config`` — the typed :class:`core.config.Config` (``config.environ`` holds every variable);
+    * ``db`` — the :class:`core.db.Database` (``db.session_scope()`` for jobs);
+    * ``credentials`` — the :class:`core.credentials.CredentialStore` (tokens and config values);
+    * ``redis`` — the Redis client, or None in the embedded mode;
+    * ``app`` — the Flask app (to push an app context in a thread of your own).
+    """
+
+    def __init__(self, app, *, config, db, credentials, registry, redis=None):
+        self.app = app
+        self.config = config
+        self.db = db
+        self.credentials = credentials
+        self.registry = registry
+        self.redis = redis
+        self._quota: Quota | None = None
+
+    # -- connectors ---------------------------------------------------------------------
+    def connector(self, key: str) -> ConnectorSpec | None:
+        """The declaration of connector ``key``, or None when no healthy plugin declares it."""
+        return self.registry.connector(key)
+
+    def connectors(self) -> list[ConnectorSpec]:
+        """Every installed connector's declaration."""
+        return list(self.registry.connectors.values())
+
+    def api_root(self, key: str) -> str | None:
+        """The provider API root of oauth2 connector ``key`` after ``<PREFIX>_API_ROOT``."""
+        from core.oauth.provider import resolve
+
+        spec = self.registry.connector(key)
+        return resolve(spec, self.config).api_root if spec is not None and spec.oauth else None
+
+    def env(self, name: str, default: str | None = None) -> str | None:
+        """The operator's variable ``name`` (stripped), or ``default`` when unset or empty."""
+        value = str(self.config.environ.get(name, "")).strip()
+        return value or default
+
+    # -- a user's connection ------------------------------------------------------------
+    def connection(self, session, user_id: int, key: str):
+        """The user's ``user_connectors`` row for ``key`` (status, settings, account), or None."""
+        from core.connections import get_link
+
+        return get_link(session, user_id, key)
+
+    def settings(self, session, user_id: int, key: str) -> dict:
+        """The user's settings of connector ``key`` over its declared defaults."""
+        from core.connections import settings_of
+
+        return settings_of(self.connection(session, user_id, key), self.registry.connector(key))
+
+    def access_token(self, user_id: int, key: str, *, rejected: str | None = None) -> str:
+        """A valid access token of ``user_id`` for ``key``, refreshed once for all workers when
+        it expires within 5 minutes or was just ``rejected``; raises :class:`core.NeedsReauth`."""
+        return self.credentials.access_token(user_id, key, rejected=rejected)
+
+    def mark_needs_reauth(self, user_id: int, key: str, message: str) -> None:
+        """Flag the user's connection of ``key`` as needing a new consent, with ``message``."""
+        self.credentials.mark_needs_reauth(user_id, key, message)
+
+    # -- shared state across processes ---------------------------------------------------
+    def lock(self, name: str, *, ttl: float = 30.0, wait: float = 30.0,
+             in_database: bool = False) -> AbstractContextManager:
+        """A lock named ``name`` held across every process for at most ``ttl`` seconds (in Redis
+        when configured, else — or with ``in_database`` — a lease row in the database);
+        raises :class:`core.LockTimeout` after waiting ``wait`` seconds."""
+        from core.locks import distributed_lock
+
+        return distributed_lock(self.db, None if in_database else self.redis, name, ttl=ttl, wait=wait)
+
+    @property
+    def quota(self) -> Quota:
+        """The shared token buckets (Redis when configured, in-process otherwise)."""
+        if self._quota is None:
+            self._quota = Quota(self.redis)
+        return self._quota
+
+    def buckets(self, key: str, user_id: int | None = None) -> list[Bucket]:
+        """The buckets of the quotas connector ``key`` declares, at the operator's rates:
+        per-user ones for ``user_id`` first, then the platform-wide ones."""
+        spec = self.registry.connector(key)
+        quotas = sorted(spec.quotas if spec else (), key=lambda q: not q.per_user)
+        return [Bucket(f"{key}:{q.name}:{user_id}" if q.per_user else f"{key}:{q.name}",
+                       quota_rate(self.config.environ, q)) for q in quotas if user_id is not None or not q.per_user]
+
+
+def quota_rate(environ, quota) -> int:
+    """``quota.variable`` read from ``environ`` (its default when unset); raises
+    :class:`core.ConfigError` naming the variable when it is not a positive whole number."""
+    from core.config import positive_int
+
+    return positive_int(environ, quota.variable, quota.per_minute)
+
+
+def current_platform() -> Platform:
+    """The :class:`Platform` of the running app (inside a request, a job or an app context)."""
+    return current_app.extensions[EXTENSION]

@@ -1,0 +1,58 @@
+"""CalDAV connector (RFC 4791): iCloud, Fastmail, Nextcloud, OVH, Zimbra… with an app-specific password.
+
+The CalDAV exchanges live in :mod:`plugins.caldav.client` (login, discovery, calendars) and
+:mod:`plugins.caldav.objects` (conditional writes); events are built in :mod:`plugins.caldav.ical`.
+"""
+from core import ConfigField, ConnectorSpec, ConnectorValidationError, hookimpl, trying_credentials
+from plugins.caldav import actions, calendars, client
+
+
+def validate(values: dict) -> str:
+    """Log in and list the calendars for real; return ``username @ host``."""
+    account = client.Account.from_values(values)
+    with trying_credentials(client.REFUSED, field="password"):
+        found = client.calendars(account)
+    if not found:
+        raise ConnectorValidationError("This CalDAV account has no calendar; create one first.", field="url",
+                                       reason="no_calendar")
+    return account.label
+
+
+SPEC = ConnectorSpec(
+    key="caldav",
+    name="CalDAV (iCloud, Fastmail, Nextcloud…)",
+    kind="config",
+    provider="caldav",
+    description="Appointments appear, move and disappear in your iCloud, Fastmail, Nextcloud or other "
+                "CalDAV calendar.",
+    icon="calendar",
+    fields=(
+        ConfigField("url", "Server address", type="url",
+                    help="iCloud: https://caldav.icloud.com — Fastmail: https://caldav.fastmail.com — "
+                         "Nextcloud: https://<your server>/remote.php/dav"),
+        ConfigField("username", "Username", help="Usually your email address (iCloud: your Apple ID)."),
+        ConfigField("password", "App password", secret=True,
+                    help="An app-specific password, not your main password: iCloud → appleid.apple.com → "
+                         "App-Specific Passwords; Fastmail → Settings → Privacy & Security → App passwords; "
+                         "Nextcloud → Settings → Security → Devices & sessions."),
+    ),
+    validate=validate,
+    settings=(
+        ConfigField("calendar_id", "Calendar", required=False, default="",
+                    help="Where appointments go (an id from GET …/caldav/calendars); empty: the first calendar."),
+        ConfigField("sync_enabled", "Sync appointments", type="boolean", required=False, default=True),
+    ),
+    actions=actions.ACTIONS,
+)
+
+
+@hookimpl
+def register_connectors():
+    """Declare the caldav connector."""
+    return [SPEC]
+
+
+@hookimpl
+def register_routes():
+    """Mount the calendars route under /api/v1/connectors/caldav/."""
+    return [("caldav", calendars.blp)]
