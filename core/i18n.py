@@ -12,6 +12,7 @@ answer that says nothing in words costs no query.
 """
 from __future__ import annotations
 
+import io
 from functools import cache
 from pathlib import Path
 
@@ -34,7 +35,8 @@ _ = gettext
 _l = lazy_gettext
 
 __all__ = ["LOCALES", "DEFAULT_LOCALE", "N_", "_", "_l", "gettext", "lazy_gettext", "ngettext",
-           "current_locale", "init_app", "normalize", "refresh_locale", "script_catalog", "translate_tree"]
+           "connector_words", "current_locale", "extract_declarations", "init_app", "normalize", "refresh_locale",
+           "script_catalog", "translate_tree"]
 
 
 def N_(message: str) -> str:
@@ -106,6 +108,11 @@ def _saved_locale() -> str | None:
     return get_session().scalar(query)
 
 
+def connector_words(text: str | None) -> str | None:
+    """A declaration's description, label or help in the request's language (see :func:`extract_declarations`)."""
+    return gettext(text) if text else text
+
+
 def translate_tree(value):
     """``value`` with every string translated when the catalog knows it (nested dicts and lists)."""
     if isinstance(value, str):
@@ -135,3 +142,32 @@ def script_catalog(locale: str) -> dict:
         elif message.string:
             out[message.id] = message.string
     return out
+
+
+#: Declarations whose words a person reads: ``{call name: (positional index of the label, keywords)}``.
+DECLARATION_WORDS = {"ConnectorSpec": (None, ("description",)), "ConfigField": (1, ("label", "help"))}
+
+
+def extract_declarations(fileobj, keywords, comment_tags, options):
+    """Babel extractor for plugin modules: the marked messages, plus the words of the connector
+    declarations (``ConnectorSpec`` description, ``ConfigField`` label and help) — a plugin's
+    author writes them as plain strings and :func:`connector_words` translates them where shown."""
+    import ast
+
+    from babel.messages.extract import extract_python
+
+    source = fileobj.read()
+    yield from extract_python(io.BytesIO(source), keywords, comment_tags, options)
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call):
+            continue
+        name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+        if name not in DECLARATION_WORDS:
+            continue
+        position, names = DECLARATION_WORDS[name]
+        values = [kw.value for kw in node.keywords if kw.arg in names]
+        if position is not None and len(node.args) > position:
+            values.append(node.args[position])
+        for value in values:
+            if isinstance(value, ast.Constant) and isinstance(value.value, str) and value.value:
+                yield value.lineno, None, value.value, []

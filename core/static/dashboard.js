@@ -42,7 +42,7 @@ async function startApp() {
   }
   await views.grid.load();
   // Appointments go to the connector that syncs a calendar: its state explains a change still waiting.
-  views.appointments.setCalendar(views.grid.connectors.find((c) => (c.settings_fields || []).some((f) => f.name === "sync_enabled")));
+  views.appointments.setCalendars(views.grid.connectors.filter((c) => (c.settings_fields || []).some((f) => f.name === "sync_enabled")));
   await views.appointments.load();
 }
 

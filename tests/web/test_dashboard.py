@@ -87,11 +87,11 @@ def test_appointments_wait_for_the_calendar_then_sync_edit_and_cancel(driver, si
     # Dates in French, 24-hour clock, in the appointment's own time zone.
     when = text_of(driver, f"{ITEM} .appointment-when")
     assert "14:00" in when and "14:30" in when and "mars" in when and "(Europe/Paris)" in when
-    # Google Calendar is not connected: the row says what it waits for and links to connect it.
+    # No calendar is connected: the row says what it waits for and links to connect one.
     state = driver.find_element(By.CSS_SELECTOR, f'{ITEM} [data-role="sync-status"]')
-    assert state.text == "En attente de la connexion de Google Calendar"
-    assert driver.find_element(By.CSS_SELECTOR, f'{ITEM} [data-role="sync-link"]').get_attribute("href") \
-        == site.url + "/settings/integrations/google-calendar"
+    assert state.text == "En attente de la connexion d’un agenda"
+    links = {a.text: a.get_attribute("href") for a in driver.find_elements(By.CSS_SELECTOR, f'{ITEM} [data-role="sync-link"]')}
+    assert links["Connecter Google Calendar"] == site.url + "/settings/integrations/google-calendar"
 
     connect_google_in_browser(driver, site)
     driver.get(site.url + "/")
@@ -178,6 +178,9 @@ def test_orb_shows_why_voice_is_unavailable(driver, site):
 
 def test_the_orb_never_covers_the_pages_content(driver, site):
     sign_in(driver, site.url)
+    # Words wrap between words, never inside one ("calend ar").
+    assert driver.execute_script(
+        "return [...document.querySelectorAll('main *')].filter((e) => getComputedStyle(e).wordBreak === 'break-all').length") == 0
     # On a wide screen the orb has its own column; on a phone it is a bar at the bottom.
     for width, height, where in ((1280, 900, "end"), (390, 844, "center")):
         driver.set_window_size(width, height)

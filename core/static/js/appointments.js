@@ -36,15 +36,17 @@ export class AppointmentsPanel {
     this.unavailable = root.querySelector("#appointments-unavailable");
     this.body = root.querySelector("#appointments-body");
     this.calendar = null;
+    this.calendars = [];
     this.polls = 0;
     this.pollTimer = null;
     this.setUpForm();
     root.querySelector("#appointments-refresh").addEventListener("click", (event) => busy(event.currentTarget, () => this.load()));
   }
 
-  /** The connector appointments sync to (its status says whether a pending change can go out). */
-  setCalendar(connector) {
-    this.calendar = connector || null;
+  /** The connectors that sync a calendar: the connected one is where appointments go. */
+  setCalendars(connectors) {
+    this.calendars = connectors.filter((c) => c.status !== "not_configured");
+    this.calendar = this.calendars.find((c) => c.connected) || null;
   }
 
   get calendarReady() {
@@ -167,19 +169,19 @@ export class AppointmentsPanel {
   /** The sync state of `a` in words, with a link to where it can be fixed when it waits on the person. */
   syncState(a) {
     const c = this.calendar;
-    const name = c ? c.name : "";
-    const link = (text) => el("a", { href: settingsUrl(c.key), dataset: { role: "sync-link" }, text });
+    const link = (target, text) => el("a", { href: settingsUrl(target.key), dataset: { role: "sync-link" }, text });
     if (a.status === "cancelled") {
       if (!a.synced_at && !a.external_event_id) return [t("Never sent to the calendar"), "none", null];
       if (a.sync_status === "deleted") return [t("Removed from the calendar"), "none", null];
     }
     if (a.sync_status === "synced") return [t("In the calendar"), "synced", null];
     if (a.sync_status === "failed") return [t("Could not be sent to the calendar"), "failed", null];
-    if (c && !c.connected) {
-      return [t("Waiting for %(name)s to be connected", { name }), "pending", link(t("Connect %(name)s", { name }))];
+    if (!c) {
+      const links = this.calendars.map((target) => link(target, t("Connect %(name)s", { name: target.name })));
+      return [t("Waiting for a calendar to be connected"), "pending", links.length ? el("span", { class: "sync-links" }, links) : null];
     }
-    if (c && !(c.settings || {}).sync_enabled) {
-      return [t("Sync is switched off"), "pending", link(t("Turn sync on"))];
+    if (!(c.settings || {}).sync_enabled) {
+      return [t("Sync is switched off"), "pending", link(c, t("Turn sync on"))];
     }
     if (a.sync_status === "pending") return [t("Being sent to the calendar…"), "pending", null];
     return [t("Not in a calendar"), "none", null];
@@ -187,7 +189,8 @@ export class AppointmentsPanel {
 
   meta(a) {
     const [label, tone, link] = this.syncState(a);
-    const url = a.sync_status === "synced" ? eventUrl(a, this.calendar && this.calendar.account) : null;
+    const google = this.calendar && this.calendar.provider === "google";
+    const url = google && a.sync_status === "synced" ? eventUrl(a, this.calendar.account) : null;
     return el("div", { class: "appointment-meta", dataset: { role: "meta" } },
       a.status === "cancelled" ? el("span", { class: "badge", text: t("Cancelled") }) : null,
       el("span", { class: `badge sync-${tone}`, dataset: { role: "sync-status" }, text: label }),
