@@ -25,6 +25,7 @@ from core.errors import (  # noqa: E402
 )
 from core.config import ConfigError  # noqa: E402
 from core.events import DomainEvent  # noqa: E402
+from core.permissions import may_write_for  # noqa: E402
 # Calling providers over HTTP, and the SSRF guard for hosts and URLs a user types in.
 from core.http_client import (  # noqa: E402
     TokenRejected, api_root, call_with_token, error_for_status, rate_limited, request_json, retry_after,
@@ -55,6 +56,7 @@ __all__ = [
     "trying_credentials", "PinnedPoolManager", "guarded_session", "private_hosts_allowed", "resolve_public",
     "LockTimeout", "Bucket", "Grant", "Quota", "dispatch", "enqueue_after_commit",
     "Model", "UTCDateTime", "utcnow", "Appointment", "User", "UserConnector", "get_session",
-    "CurrentUser", "current_user", "ActionContext", "Platform", "current_platform", "settings_of",
+    "CurrentUser", "current_user", "may_write_for", "ActionContext", "Platform", "current_platform",
+    "settings_of",
     "N_", "gettext", "lazy_gettext", "ngettext",
 ]

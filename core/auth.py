@@ -7,7 +7,7 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import requests
 from flask import current_app, g, request
@@ -19,17 +19,33 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core.errors import ConnectorError
 from core.i18n import N_
 from core.models import User
+from core.origin import same_origin
 
 HMAC_ALGORITHMS = ["HS256"]
 PUBLIC_ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256"]
 FORBIDDEN_HEADERS = ("jwk", "jku", "x5u", "x5c")
 CLOCK_LEEWAY = 30
+#: The longest subject and organization a token may carry (the ``users`` columns' lengths).
+MAX_SUBJECT_LENGTH = 255
+MAX_ORG_LENGTH = 128
+#: At most this many roles of at most this many characters are read from the role claim.
+MAX_ROLES, MAX_ROLE_LENGTH = 32, 64
+#: Methods that change something: with the session cookie they must come from our own origin.
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 class AuthError(Exception):
     """The request carries no valid session; the message says why (never the token)."""
+
+
+class CrossSiteRequest(ConnectorError):
+    """A cookie-authenticated write that did not come from our own origin (a forged cross-site request)."""
+
+    code = "cross_site_request"
+    http_status = 403
 
 
 @dataclass(frozen=True)
@@ -39,6 +55,8 @@ class CurrentUser:
     id: int
     org_id: str
     external_id: str
+    #: The roles the token's ``JWT_ROLE_CLAIM`` names (see :func:`core.permissions.may_write_for`).
+    roles: frozenset[str] = frozenset()
 
 
 class TokenVerifier:
@@ -117,11 +135,30 @@ class TokenVerifier:
         except JoseError as exc:
             raise AuthError(f"Token claims are invalid: {exc.description or exc.error}") from None
         org = claims.get(self.config.jwt_org_claim)
-        if not isinstance(org, (str, int)) or not str(org):
-            raise AuthError(f"Token has no {self.config.jwt_org_claim!r} claim")
-        if not isinstance(claims["sub"], str) or not claims["sub"]:
-            raise AuthError("Token subject must be a non-empty string")
+        if isinstance(org, bool) or not isinstance(org, (str, int)) or not _printable(str(org), MAX_ORG_LENGTH):
+            raise AuthError(f"Token needs a {self.config.jwt_org_claim!r} claim of 1 to {MAX_ORG_LENGTH} "
+                            "printable characters")
+        if not isinstance(claims["sub"], str) or not _printable(claims["sub"], MAX_SUBJECT_LENGTH):
+            raise AuthError(f"Token subject must be a string of 1 to {MAX_SUBJECT_LENGTH} printable characters")
         return claims
+
+
+def _printable(value: str, limit: int) -> bool:
+    """Whether ``value`` is 1 to ``limit`` characters, none of them a control character (NUL…)."""
+    return 0 < len(value) <= limit and value.isprintable()
+
+
+def roles_of(claims: dict, claim: str) -> frozenset[str]:
+    """The roles a token's ``claim`` names: a list of strings, or one string of space- or comma-separated
+    names. Anything else (and roles beyond :data:`MAX_ROLES` or longer than :data:`MAX_ROLE_LENGTH`)
+    is ignored: a malformed role claim grants nothing."""
+    value = claims.get(claim)
+    if isinstance(value, str):
+        value = value.replace(",", " ").split()
+    if not isinstance(value, list):
+        return frozenset()
+    return frozenset(role for role in value[:MAX_ROLES]
+                     if isinstance(role, str) and _printable(role, MAX_ROLE_LENGTH))
 
 
 def _public_key(pem: str):
@@ -144,12 +181,15 @@ def _unverified_header(token: str) -> dict:
     return header
 
 
-def mint_token(config, user: str, org: str, ttl: int = 3600) -> str:
-    """Mint an HS256 session token with ``JWT_SECRET`` (development and tests only)."""
+def mint_token(config, user: str, org: str, ttl: int = 3600, roles: tuple[str, ...] = ()) -> str:
+    """Mint an HS256 session token with ``JWT_SECRET`` (development and tests only); ``roles`` go in
+    the ``JWT_ROLE_CLAIM`` claim."""
     if not config.jwt_secret:
         raise RuntimeError("mint_token needs JWT_SECRET")
     now = int(time.time())
     claims = {"sub": user, config.jwt_org_claim: org, "iat": now, "nbf": now, "exp": now + ttl}
+    if roles:
+        claims[config.jwt_role_claim] = list(roles)
     if config.jwt_issuer:
         claims["iss"] = config.jwt_issuer
     if config.jwt_audience:
@@ -211,14 +251,24 @@ class UserDirectory:
 
 def authenticate(open_session: Callable[[], Session]) -> CurrentUser:
     """Authenticate the current request and remember the user in ``g.user`` (``open_session``
-    gives the request's database session, needed only for a user not seen yet)."""
+    gives the request's database session, needed only for a user not seen yet).
+
+    A write (POST, PUT, PATCH, DELETE) authenticated by the ``session`` cookie must come from
+    our own origin (:func:`core.origin.same_origin`), else :class:`CrossSiteRequest`; a Bearer
+    token is never sent by a browser on its own, so Bearer requests are not checked.
+    """
     token = token_from_request()
     if not token:
         raise AuthError(N_("Sign in to continue."))
     verifier: TokenVerifier = current_app.extensions["connectors.verifier"]
     claims = verifier.verify(token)
+    config = verifier.config
+    if request.method in UNSAFE_METHODS and "Authorization" not in request.headers \
+            and not same_origin(request, config):
+        raise CrossSiteRequest("This change must come from the dashboard's own page (cross-site request refused).")
     directory: UserDirectory = current_app.extensions["connectors.users"]
-    g.user = directory.user(open_session, str(claims[verifier.config.jwt_org_claim]), claims["sub"])
+    user = directory.user(open_session, str(claims[config.jwt_org_claim]), claims["sub"])
+    g.user = replace(user, roles=roles_of(claims, config.jwt_role_claim))
     return g.user
 
 

@@ -6,7 +6,7 @@ import sys
 
 import click
 from flask import current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
 
 
 def _create_app():
@@ -19,7 +19,26 @@ def _create_app():
         raise click.ClickException(str(exc)) from None
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False, add_version_option=False)
+class ConnectorsGroup(FlaskGroup):
+    """The command group; a command run on a database that was never migrated says which command to run
+    instead of printing the database's error (and its SQL)."""
+
+    def invoke(self, ctx):
+        """Run the command; a database error on an unmigrated database becomes a one-line message."""
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from core.errors import DatabaseNotMigrated
+
+        try:
+            return super().invoke(ctx)
+        except SQLAlchemyError:
+            app = ctx.ensure_object(ScriptInfo).load_app()
+            if app.extensions["connectors.db"].is_migrated():
+                raise
+            raise click.ClickException(DatabaseNotMigrated().message) from None
+
+
+@click.group(cls=ConnectorsGroup, create_app=_create_app, add_default_commands=False, add_version_option=False)
 def main():
     """Connector platform: per-user connectors, background sync and agent tools."""
 
@@ -109,8 +128,11 @@ def mcp_command(transport, token, host, port, path):
     """Serve the agent tools over the Model Context Protocol (stdio or streamable HTTP)."""
     from core import mcp_server
     from core.auth import AuthError
+    from core.errors import DatabaseNotMigrated
 
     app = current_app._get_current_object()
+    if not _ext("db").is_migrated():  # else every tool call would answer with the database's error
+        raise click.ClickException(DatabaseNotMigrated().message)
     if transport == "http":
         click.echo(f"MCP endpoint: http://{host}:{port}{path} (Authorization: Bearer <session token>)", err=True)
         mcp_server.serve_http(app, host, port, path)

@@ -45,6 +45,12 @@ class Config:
     #: ``REALTIME_TEST_WEBSOCKET_URL``, honoured only with ``APP_ENV=testing``: the orb talks to this
     #: scripted Realtime server over WebSocket instead of OpenAI over WebRTC.
     realtime_test_websocket_url: str | None = None
+    #: The token claim holding the user's roles (``JWT_ROLE_CLAIM``).
+    jwt_role_claim: str = "roles"
+    #: Roles that may change any appointment of their organization (``APPOINTMENT_WRITE_ROLES``).
+    appointment_write_roles: frozenset[str] = frozenset({"admin"})
+    #: The largest request body accepted, in bytes (``MAX_CONTENT_LENGTH``).
+    max_content_length: int = 1024 * 1024
     environ: dict = field(repr=False, default_factory=dict)
 
     @property
@@ -78,6 +84,12 @@ def positive_int(environ, name: str, default: int) -> int:
     if value <= 0:
         raise ConfigError(f"{name} must be positive, got {value}")
     return value
+
+
+def _names(environ, name, default) -> frozenset[str]:
+    """A comma-separated list of names (``admin,organizer``); empty means none."""
+    raw = environ.get(name)
+    return frozenset(part.strip() for part in (default if raw is None else raw).split(",") if part.strip())
 
 
 def _secret_ttl(environ) -> int:
@@ -179,5 +191,8 @@ def load_config(environ: dict | None = None, instance_path: str | Path | None = 
         realtime_rate_limit=_rate_limit(environ),
         realtime_test_websocket_url=(environ.get("REALTIME_TEST_WEBSOCKET_URL", "").strip() or None
                                      if app_env == "testing" else None),
+        jwt_role_claim=environ.get("JWT_ROLE_CLAIM", "").strip() or "roles",
+        appointment_write_roles=_names(environ, "APPOINTMENT_WRITE_ROLES", "admin"),
+        max_content_length=positive_int(environ, "MAX_CONTENT_LENGTH", 1024 * 1024),
         environ=environ,
     )

@@ -11,7 +11,9 @@ import hashlib
 import os
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 VERSION = "v1"
 NONCE_BYTES = 12
@@ -54,15 +56,26 @@ class Cipher:
             raise ValueError("at least one encryption key is required")
         self._keys: dict[str, AESGCM] = {}
         self._order: list[str] = []
+        self._derived: dict[bytes, bytes] = {}
         for key in keys:
             raw = base64.urlsafe_b64decode(key + "=" * (-len(key) % 4))
             kid = hashlib.sha256(raw).hexdigest()[:8]
             self._keys[kid] = AESGCM(raw)
             self._order.append(kid)
+        self._newest = base64.urlsafe_b64decode(keys[0] + "=" * (-len(keys[0]) % 4))
 
     @property
     def current_key_id(self) -> str:
         return self._order[0]
+
+    def derive_key(self, info: bytes) -> bytes:
+        """A 32-byte key for one purpose (``info``), derived with HKDF-SHA256 from the newest key's
+        material; another purpose, or another newest key, gives an unrelated key."""
+        derived = self._derived.get(info)
+        if derived is None:
+            derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(self._newest)
+            self._derived[info] = derived
+        return derived
 
     def encrypt(self, plaintext: str, aad: bytes) -> str:
         """Encrypt ``plaintext`` under the newest key, bound to ``aad``."""

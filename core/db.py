@@ -54,6 +54,12 @@ class Database:
         finally:
             session.close()
 
+    def is_migrated(self) -> bool:
+        """Whether ``connectors db upgrade`` has created the schema (the ``users`` table exists)."""
+        from sqlalchemy import inspect
+
+        return inspect(self.engine).has_table("users")
+
     def upgrade(self, revision: str = "heads") -> None:
         """Apply Alembic migrations, core's and every plugin's branch, up to ``revision``."""
         from alembic import command

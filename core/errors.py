@@ -65,3 +65,13 @@ class ProviderError(ConnectorError):
 
     code = "provider_error"
     http_status = 502
+
+
+class DatabaseNotMigrated(ConnectorError):
+    """The database was never migrated; the message names the command that creates the schema."""
+
+    code = "database_not_migrated"
+    http_status = 503
+
+    def __init__(self):
+        super().__init__("The database has no tables yet: run `connectors db upgrade`.")

@@ -16,6 +16,7 @@ no connector has a reason to reach them, and they hand out the server's own clou
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 import socket
 from collections.abc import Mapping
@@ -23,6 +24,8 @@ from collections.abc import Mapping
 import urllib3
 
 from core.errors import ConnectorValidationError
+
+log = logging.getLogger(__name__)
 
 ALLOW_VARIABLE = "CONNECTORS_ALLOW_PRIVATE_HOSTS"
 TRUTHY = frozenset({"1", "true", "yes", "on"})
@@ -110,10 +113,12 @@ def resolve_public(host: str, port: int, *, field: str = "host", allow_private: 
     return str(addresses[0])
 
 
-def _forbidden(host: str, what: str, field: str) -> ConnectorValidationError:
-    """The refusal of ``host`` for the reason ``what``."""
+def _forbidden(host: str, why: str, field: str) -> ConnectorValidationError:
+    """The refusal of ``host``: the reason ``why`` (which may name an internal address) goes to the
+    log only, so the answer cannot be used to map the server's network or DNS."""
+    log.warning("SSRF guard refused %s: it %s", host, why)
     return ConnectorValidationError(
-        f"{host} {what}; for security, connectors only reach hosts on the public internet. "
+        f"{host} is not allowed: for security, connectors only reach hosts on the public internet. "
         "Use the server's public host name.", field=field, reason="forbidden_host")
 
 

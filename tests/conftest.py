@@ -46,14 +46,22 @@ class Platform:
         self.url = url
         self.config = app.extensions["connectors.config"]
 
-    def token(self, user: str, org: str, ttl: int = 3600) -> str:
-        return mint_token(self.config, user, org, ttl)
+    def token(self, user: str, org: str, ttl: int = 3600, roles: tuple[str, ...] = ()) -> str:
+        return mint_token(self.config, user, org, ttl, roles)
 
-    def browser(self, user: str | None = None, org: str | None = None) -> requests.Session:
-        """A cookie-keeping HTTP client, signed in as ``user`` of ``org`` when given."""
+    def browser(self, user: str | None = None, org: str | None = None, roles: tuple[str, ...] = ()) -> requests.Session:
+        """A cookie-keeping HTTP client, signed in (Bearer) as ``user`` of ``org`` when given."""
         session = requests.Session()
         if user:
-            session.headers["Authorization"] = f"Bearer {self.token(user, org)}"
+            session.headers["Authorization"] = f"Bearer {self.token(user, org, roles=roles)}"
+        return session
+
+    def cookie_browser(self, user: str, org: str, origin: str | None = None) -> requests.Session:
+        """A client signed in with the ``session`` cookie, as the dashboard's page is; its writes carry
+        ``Origin: origin`` (default: the platform's own, as a browser on our page sends)."""
+        session = requests.Session()
+        session.cookies.set("session", self.token(user, org))
+        session.headers["Origin"] = origin or self.url
         return session
 
     def api(self, path: str) -> str:
@@ -129,3 +137,17 @@ def connect_google(platform: Platform, browser: requests.Session, fake: FakeGoog
     assert f"{location.scheme}://{location.netloc}" == FRONTEND
     assert location.path == f"/connectors/callback/{key}"
     return {k: v[0] for k, v in parse_qs(location.query).items()}
+
+
+@pytest.fixture
+def configured_platform(start_platform, database_url, fake_google) -> Platform:
+    """The platform with every provider configured, as in production: Google and OpenAI answered by
+    the fakes, the other OAuth clients set (their consent pages are never visited)."""
+    from tests.fakes.openai import FakeOpenAI
+
+    clients = {f"{p}_{n}": f"{p.lower()}-{n.lower()}" for p in ("SLACK", "NOTION", "CALENDLY")
+               for n in ("CLIENT_ID", "CLIENT_SECRET")}
+    with FakeOpenAI() as openai:
+        yield start_platform(platform_env(database_url, fake_google, OPENAI_API_KEY=openai.api_key,
+                                          OPENAI_BASE_URL=openai.url + "/v1", REALTIME_RATE_LIMIT="1000/minute",
+                                          **clients))

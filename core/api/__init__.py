@@ -3,16 +3,24 @@ from __future__ import annotations
 
 import logging
 
-from flask import request
+from flask import Blueprint, request
+from swagger_ui_bundle import swagger_ui_path
 from flask_smorest import Api, abort
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
+from core.api import guards
 from core.auth import AuthError, authenticate
-from core.db import get_session
-from core.errors import ConnectorError
+from core.db import get_db, get_session
+from core.errors import ConnectorError, DatabaseNotMigrated
 from core.i18n import N_, _, translate_tree
 
 log = logging.getLogger(__name__)
+
+#: Swagger UI's files, served from the swagger-ui-bundle package (no CDN) under this URL.
+SWAGGER_UI_URL = "/static/swagger-ui/"
+SWAGGER_UI_ASSETS = Blueprint("swagger_ui", __name__, static_folder=swagger_ui_path,
+                              static_url_path=SWAGGER_UI_URL.rstrip("/"))
 
 #: Paths under /api that do not need a session (the provider redirects the browser there).
 PUBLIC_SUFFIXES = ("/callback", "/openapi.json", "/docs")
@@ -23,13 +31,15 @@ def create_api(app) -> Api:
     app.config.update(
         API_TITLE="Connector platform", API_VERSION="v1", OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/api/v1", OPENAPI_JSON_PATH="openapi.json",
-        OPENAPI_SWAGGER_UI_PATH="docs", OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        OPENAPI_SWAGGER_UI_PATH="docs", OPENAPI_SWAGGER_UI_URL=SWAGGER_UI_URL,
         API_SPEC_OPTIONS={"components": {"securitySchemes": {
             "session": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
             "security": [{"session": []}]},
     )
     api = TranslatedApi(app)
+    app.register_blueprint(SWAGGER_UI_ASSETS)
     app.before_request(_require_session)
+    guards.install(app, api)
     app.register_error_handler(ConnectorError, _connector_error)
     app.register_error_handler(Exception, _unexpected_error)
     return api
@@ -92,6 +102,8 @@ def _error_details(error: ConnectorError) -> dict:
 def _unexpected_error(error: Exception):
     if isinstance(error, HTTPException):
         return error
+    if isinstance(error, SQLAlchemyError) and not get_db().is_migrated():
+        return _connector_error(DatabaseNotMigrated())
     log.error("Unhandled %s on %s %s", type(error).__name__, request.method, request.path,
               exc_info=(type(error), error, error.__traceback__))
     payload = {"code": 500, "status": _reason(500),

@@ -5,6 +5,7 @@ from flask_smorest import Blueprint, abort
 
 from core.actions import find_action, run_action
 from core.api.connectors import connector_or_404
+from core.api.schemas import object_body
 from core.auth import current_user
 from core.db import get_session
 from core.i18n import _
@@ -16,6 +17,7 @@ blp = Blueprint("actions", __name__, url_prefix="/api/v1/connectors",
 @blp.route("/<key>/actions/<name>")
 class ActionRun(MethodView):
     @blp.response(200)
+    @blp.doc(requestBody=object_body("The action's arguments (none: no body)", required=False))
     def post(self, key, name):
         """Run action ``name`` of connector ``key`` with the JSON body as its arguments."""
         spec = connector_or_404(key)

@@ -3,14 +3,17 @@ from __future__ import annotations
 
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from marshmallow import RAISE, Schema, fields, validate
 from sqlalchemy import select
 
 from core import appointments, sync
+from core.api.blueprint import Blueprint
+from core.api.bounds import MAX_ID, BoundedDateTime
 from core.auth import current_user
 from core.db import get_session
 from core.models import User
+from core.permissions import may_write_for
 from core.platform import current_platform
 from core.i18n import _
 
@@ -23,8 +26,8 @@ class AppointmentInputSchema(Schema):
         unknown = RAISE
 
     title = fields.String(required=True, validate=validate.Length(min=1, max=500))
-    starts_at = fields.AwareDateTime(required=True, metadata={"description": "ISO 8601 with a UTC offset"})
-    ends_at = fields.AwareDateTime(required=True, metadata={"description": "After starts_at"})
+    starts_at = BoundedDateTime(required=True)
+    ends_at = BoundedDateTime(required=True, metadata={"description": "After starts_at"})
     timezone = fields.String(load_default="UTC", validate=validate.Length(min=1, max=64),
                              metadata={"description": "IANA name, e.g. Europe/Paris"})
     location = fields.String(allow_none=True, validate=validate.Length(max=500))
@@ -34,8 +37,8 @@ class AppointmentInputSchema(Schema):
 
 class AppointmentPatchSchema(AppointmentInputSchema):
     title = fields.String(validate=validate.Length(min=1, max=500))
-    starts_at = fields.AwareDateTime()
-    ends_at = fields.AwareDateTime()
+    starts_at = BoundedDateTime()
+    ends_at = BoundedDateTime()
     timezone = fields.String(validate=validate.Length(min=1, max=64))
 
 
@@ -57,13 +60,15 @@ class AppointmentSchema(Schema):
     calendar_id = fields.String(allow_none=True)
     sync_error = fields.String(allow_none=True)
     synced_at = fields.DateTime(allow_none=True)
+    can_edit = fields.Boolean(metadata={"description": "Whether you may change it: you own it, or your token "
+                                                       "has a role of APPOINTMENT_WRITE_ROLES"})
 
 
 class ListArgsSchema(Schema):
     status = fields.String(validate=validate.OneOf(appointments.STATUSES))
     mine = fields.Boolean(load_default=False, metadata={"description": "Only appointments I own"})
-    starts_from = fields.AwareDateTime()
-    starts_before = fields.AwareDateTime()
+    starts_from = BoundedDateTime()
+    starts_before = BoundedDateTime()
 
 
 def _present(rows) -> list[dict]:
@@ -74,8 +79,10 @@ def _present(rows) -> list[dict]:
     synced = sync.appointment_fields(current_platform(), session, rows)
     owners = dict(session.execute(select(User.id, User.external_id).where(
         User.id.in_({row.owner_user_id for row in rows}))).all())
+    user = current_user()
     return [{**{k: getattr(row, k) for k in ("id", "version", "created_at", "updated_at", *appointments.EDITABLE)},
-             "owner": owners.get(row.owner_user_id), **synced[row.id]} for row in rows]
+             "owner": owners.get(row.owner_user_id), **synced[row.id],
+             "can_edit": may_write_for(user, row.owner_user_id)} for row in rows]
 
 
 def _registry():
@@ -89,6 +96,15 @@ def _one_or_404(appointment_id: int):
     return appointment
 
 
+def _writable_or_403(appointment_id: int):
+    """The appointment, if this user may change it (:func:`core.permissions.may_write_for`)."""
+    appointment = _one_or_404(appointment_id)
+    if not may_write_for(current_user(), appointment.owner_user_id):
+        abort(403, message=_("Only the appointment's owner or an organization manager can change it."),
+              errors={"reason": "forbidden"})
+    return appointment
+
+
 def _commit_or_422(change):
     """Run ``change()`` and commit; a domain validation error becomes a 422 naming the field."""
     session = get_session()
@@ -99,6 +115,13 @@ def _commit_or_422(change):
         abort(422, message=exc.message, errors={"json": {exc.field: [exc.message]}})
     session.commit()
     return _present([result])[0]
+
+
+#: OpenAPI links from an answer carrying an appointment to the operations on it (for clients and
+#: for stateful testing: create, then read, change and cancel what was created).
+ITEM_LINKS = {name: {"operationId": operation, "parameters": {"appointment_id": "$response.body#/id"}}
+              for name, operation in (("GetAppointment", "getAppointment"), ("ChangeAppointment", "changeAppointment"),
+                                      ("CancelAppointment", "cancelAppointment"))}
 
 
 @blp.route("")
@@ -119,29 +142,38 @@ class Appointments(MethodView):
 
     @blp.arguments(AppointmentInputSchema)
     @blp.response(201, AppointmentSchema)
+    @blp.doc(responses={"201": {"links": ITEM_LINKS}})
     def post(self, values):
         """Create an appointment owned by you; it syncs to your chosen calendar."""
         return _commit_or_422(lambda: appointments.create(get_session(), _registry(), current_user(), values))
 
 
-@blp.route("/<int:appointment_id>")
+@blp.route(f"/<int(max={MAX_ID}):appointment_id>")
 class AppointmentItem(MethodView):
     @blp.response(200, AppointmentSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.doc(operationId="getAppointment")
     def get(self, appointment_id):
         """One appointment, with its event id in your calendar and its sync status."""
         return _present([_one_or_404(appointment_id)])[0]
 
     @blp.arguments(AppointmentPatchSchema)
     @blp.response(200, AppointmentSchema)
+    @blp.alt_response(403, response="FORBIDDEN")
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.doc(operationId="changeAppointment", responses={"200": {"links": ITEM_LINKS}})
     def patch(self, changes, appointment_id):
         """Move, edit, cancel (``status: cancelled``) or restore an appointment."""
         if not changes:
             abort(422, message=_("Nothing to change."), errors={"json": {"_schema": [_("Send at least one field.")]}})
-        appointment = _one_or_404(appointment_id)
+        appointment = _writable_or_403(appointment_id)
         return _commit_or_422(lambda: appointments.update(get_session(), _registry(), appointment, changes))
 
     @blp.response(200, AppointmentSchema)
+    @blp.alt_response(403, response="FORBIDDEN")
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.doc(operationId="cancelAppointment")
     def delete(self, appointment_id):
         """Cancel an appointment (it disappears from your calendar); the record is kept."""
-        appointment = _one_or_404(appointment_id)
+        appointment = _writable_or_403(appointment_id)
         return _commit_or_422(lambda: appointments.cancel(get_session(), _registry(), appointment))

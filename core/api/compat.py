@@ -23,12 +23,14 @@ ALIASES = {
 
 def _forward(name):
     target = ALIASES[name][1]
-    method = "POST" if request.method == "DELETE" else request.method
     adapter = current_app.url_map.bind("localhost")
+    method = "POST" if request.method == "DELETE" else request.method
     try:
         endpoint, args = adapter.match(target, method=method)
     except (NotFound, MethodNotAllowed):
         abort(501, message=_("%(target)s is not available in this installation.", target=target))
+    # ``DELETE …/disconnect`` runs the POST view: a class-based view dispatches on ``request.method``.
+    request.method = method
     return current_app.view_functions[endpoint](**args)
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from flask import current_app, redirect, request
 from flask.views import MethodView
@@ -12,7 +12,7 @@ from marshmallow import ValidationError
 from core import connections
 from core.api.forms import schema_for
 from core.api.schemas import (AuthorizationUrlSchema, ConnectorSchema, RedirectArgsSchema,
-                              RevokeResultSchema)
+                              RevokeResultSchema, object_body)
 from core.auth import current_user
 from core.db import get_session
 from core.errors import ConnectorError
@@ -54,9 +54,21 @@ def statuses(specs) -> list[dict]:
                                  registry) for spec in specs]
 
 
+#: OpenAPI links from a connector's status to the operations on that connector (for clients and
+#: for stateful testing).
+CONNECTOR_LINKS = {name: {"operationId": operation, "parameters": {"key": "$response.body#/key"}}
+                   for name, operation in (("StartOAuth", "startOAuth"), ("Configure", "configureConnector"),
+                                           ("ChangeSettings", "changeConnectorSettings"),
+                                           ("Revoke", "revokeConnector"))}
+#: The ``Location`` header of a redirect, documented.
+LOCATION = {"Location": {"description": "Where the browser goes next", "schema": {"type": "string"}}}
+
+
 @blp.route("")
 class ConnectorGrid(MethodView):
     @blp.response(200, ConnectorSchema(many=True))
+    @blp.doc(responses={"200": {"links": {"GetFirstConnector": {
+        "operationId": "getConnector", "parameters": {"key": "$response.body#/0/key"}}}}})
     def get(self):
         """Every installed connector with its kind, scopes or fields, and this user's status."""
         return statuses(sorted(services()[0].connectors.values(), key=lambda s: s.name))
@@ -65,6 +77,8 @@ class ConnectorGrid(MethodView):
 @blp.route("/<key>")
 class ConnectorStatus(MethodView):
     @blp.response(200, ConnectorSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.doc(operationId="getConnector", responses={"200": {"links": CONNECTOR_LINKS}})
     def get(self, key):
         """One connector's status for this user."""
         return status_of(connector_or_404(key))
@@ -74,7 +88,10 @@ class ConnectorStatus(MethodView):
 class ConnectorRedirect(MethodView):
     @blp.arguments(RedirectArgsSchema, location="query")
     @blp.response(200, AuthorizationUrlSchema)
-    @blp.alt_response(302, description="Redirect to the provider's consent page")
+    @blp.alt_response(302, description="Redirect to the provider's consent page", headers=LOCATION)
+    @blp.alt_response(400, response="BAD_REQUEST", description="A config connector: it is not connected through OAuth")
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.doc(operationId="startOAuth")
     def get(self, args, key):
         """Start OAuth: 302 to the provider, or ``{"authorization_url"}`` for ``Accept: application/json``."""
         return start_oauth(key, args.get("return_to"))
@@ -104,7 +121,8 @@ def start_oauth(key: str, return_to: str | None):
 
 @blp.route("/<key>/callback")
 class ConnectorCallback(MethodView):
-    @blp.alt_response(302, description="Redirect to FRONTEND_URL/connectors/callback/<key>")
+    @blp.alt_response(302, description="Redirect to FRONTEND_URL/connectors/callback/<key>", headers=LOCATION)
+    @blp.doc(security=[])
     def get(self, key):
         """The provider returns here: check state, exchange the code, store tokens, redirect to the front end."""
         return finish_oauth(key)
@@ -147,12 +165,16 @@ def _user(session, user_id):
 
 
 def _front_end(config, key, params):
-    return redirect(f"{config.frontend_url}/connectors/callback/{key}?{urlencode(params)}", 302)
+    """Redirect to the front end's callback page of ``key`` (quoted: the key may come from the URL)."""
+    return redirect(f"{config.frontend_url}/connectors/callback/{quote(key, safe='')}?{urlencode(params)}", 302)
 
 
 @blp.route("/<key>/config")
 class ConnectorConfig(MethodView):
     @blp.response(200, ConnectorSchema)
+    @blp.alt_response(400, response="BAD_REQUEST", description="An OAuth connector: it has no config")
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.doc(operationId="configureConnector", requestBody=object_body("The connector's fields (see `fields`)"))
     def post(self, key):
         """Config connectors: validate the values against the service for real, store them encrypted, activate."""
         spec = connector_or_404(key)
@@ -171,6 +193,10 @@ class ConnectorConfig(MethodView):
 @blp.route("/<key>/settings")
 class ConnectorSettings(MethodView):
     @blp.response(200, ConnectorSchema)
+    @blp.alt_response(400, response="BAD_REQUEST", description="The connector has no settings")
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.doc(operationId="changeConnectorSettings",
+             requestBody=object_body("Settings to change (see `settings_fields`)"))
     def patch(self, key):
         """Change this user's settings of a connector (e.g. ``calendar_id``, ``sync_enabled``)."""
         spec = connector_or_404(key)
@@ -187,6 +213,8 @@ class ConnectorSettings(MethodView):
 @blp.route("/<key>/revoke")
 class ConnectorRevoke(MethodView):
     @blp.response(200, RevokeResultSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.doc(operationId="revokeConnector")
     def post(self, key):
         """Revoke at the provider where possible, purge the credentials, and deactivate."""
         spec = connector_or_404(key)

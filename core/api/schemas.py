@@ -55,3 +55,9 @@ class AuthorizationUrlSchema(Schema):
 class RevokeResultSchema(Schema):
     revoked_at_provider = fields.Boolean()
     connector = fields.Nested(ConnectorSchema)
+
+
+def object_body(description: str, required: bool = True) -> dict:
+    """The OpenAPI ``requestBody`` of a route that reads a free-form JSON object (fields declared by a plugin)."""
+    return {"required": required, "description": description,
+            "content": {"application/json": {"schema": {"type": "object"}}}}

@@ -4,6 +4,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
+from core.api.schemas import object_body
 from core.auth import current_user
 from core.db import get_session
 from voice_tools.dispatcher import ToolCall, invoke
@@ -60,6 +61,7 @@ class Tools(MethodView):
 @blp.route("/<name>/invoke")
 class ToolInvoke(MethodView):
     @blp.response(200, ToolResultSchema)
+    @blp.doc(requestBody=object_body("The tool's arguments (none: no body)", required=False))
     def post(self, name):
         """Run tool ``name`` with the JSON body as its arguments; errors come back as ``ok: false``."""
         arguments = request.get_json(silent=True) if request.get_data() else {}

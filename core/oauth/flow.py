@@ -12,7 +12,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
-from urllib.parse import urlparse
+from urllib.parse import urlsplit, urlunsplit
 
 from authlib.common.security import generate_token
 from authlib.integrations.base_client.errors import OAuthError
@@ -54,12 +54,25 @@ class Finished:
     return_path: str | None
 
 
-def _state_key(cipher) -> bytes:
-    return hashlib.sha256(b"oauth-state|" + cipher.current_key_id.encode()).digest()
+#: The HKDF ``info`` of the key that signs ``state`` (derived from the newest encryption key).
+STATE_KEY_INFO = b"connectors oauth state v1"
+#: The longest ``state`` and return path accepted.
+MAX_STATE_LENGTH = 256
+MAX_RETURN_PATH = 2048
 
 
 def _sign(cipher, nonce: str) -> str:
-    return hmac.new(_state_key(cipher), nonce.encode(), hashlib.sha256).hexdigest()[:32]
+    return hmac.new(cipher.derive_key(STATE_KEY_INFO), nonce.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _valid_state(cipher, state: str) -> str | None:
+    """The nonce of a ``state`` we signed, else None (compared as bytes: a non-ASCII state is just invalid)."""
+    if not state or len(state) > MAX_STATE_LENGTH or not state.isascii():
+        return None
+    nonce, _, signature = state.partition(".")
+    if not nonce or not hmac.compare_digest(signature.encode(), _sign(cipher, nonce).encode()):
+        return None
+    return nonce
 
 
 def _hash(value: str) -> str:
@@ -67,15 +80,27 @@ def _hash(value: str) -> str:
 
 
 def safe_return_path(value: str | None, frontend_url: str) -> str | None:
-    """Keep ``value`` only if it is a path, or a URL on ``FRONTEND_URL`` (no open redirect)."""
-    if not value:
+    """``value`` as a path on ``FRONTEND_URL`` (``/path?query#fragment``), or None (no open redirect).
+
+    Accepted: a path starting with one ``/``, or an absolute URL on ``FRONTEND_URL`` (made a path).
+    Refused: anything longer than :data:`MAX_RETURN_PATH`, non-ASCII, with a backslash, a control
+    character or white space (a browser reads ``/\\host`` as another host), or
+    another scheme or host.
+    """
+    if not value or len(value) > MAX_RETURN_PATH or not value.isascii() or not value.isprintable() \
+            or "\\" in value or " " in value:
         return None
-    parsed, front = urlparse(value), urlparse(frontend_url)
-    if not parsed.scheme and not parsed.netloc and value.startswith("/") and not value.startswith("//"):
-        return value
-    if (parsed.scheme, parsed.netloc) == (front.scheme, front.netloc):
-        return value
-    return None
+    try:
+        parsed, front = urlsplit(value), urlsplit(frontend_url)
+    except ValueError:
+        return None
+    if (parsed.scheme or parsed.netloc) and (parsed.scheme.lower(), parsed.netloc.lower()) != (
+            front.scheme.lower(), front.netloc.lower()):
+        return None
+    path = parsed.path or "/"
+    if not path.startswith("/") or path.startswith("//"):
+        return None
+    return urlunsplit(("", "", path, parsed.query, parsed.fragment))
 
 
 def start(session, cipher, config, spec, user_id: int, browser_secret: str | None, return_path: str | None) -> Started:
@@ -108,9 +133,8 @@ def finish(session, cipher, config, registry, path_connector: str, args, browser
     ``state_used``, ``browser_mismatch``, ``connector_mismatch``, ``access_denied``,
     ``issuer_mismatch``, ``exchange_failed``, ``insufficient_scope``.
     """
-    state = args.get("state", "")
-    nonce, _, signature = state.partition(".")
-    if not nonce or not hmac.compare_digest(signature, _sign(cipher, nonce)):
+    nonce = _valid_state(cipher, args.get("state", ""))
+    if nonce is None:
         raise FlowError("invalid_state", "The sign-in link is not valid; start again.", path_connector)
     row = session.query(OAuthState).filter_by(nonce=nonce).first()
     if row is None:

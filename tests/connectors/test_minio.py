@@ -140,7 +140,7 @@ def test_refused_configs(start_platform, tmp_path, account, change, message, fie
 def test_private_endpoint_is_refused_without_allow_private(start_platform, tmp_path, account):
     p, user = start(start_platform, f"sqlite:///{tmp_path}/x.db", CONNECTORS_ALLOW_PRIVATE_HOSTS="0")
     body = refused_config(p, user, "minio", account, USER, ORG, account["secret_key"])
-    assert body["message"].startswith(f"{LOOPBACK} is a loopback address; for security")
+    assert body["message"].startswith(f"{LOOPBACK} is not allowed: for security")
     assert body["errors"] == {"reason": "invalid_credentials", "cause": "forbidden_host", "field": "endpoint"}
 
 

@@ -340,3 +340,17 @@ def test_dev_session_is_refused_in_production(fake_google, tmp_path):
     html = page.get_data(as_text=True)
     assert 'id="signin-form"' not in html and "Ouvrez ce tableau de bord depuis votre compte Cassius" in html
     assert 'data-dev-signin="false"' in html
+
+
+def test_a_colleagues_appointment_is_shown_without_move_or_cancel(driver, site):
+    owner = {"Authorization": f"Bearer {site.token('alice', 'acme')}"}
+    body = {"title": "Alice's check-up", "starts_at": "2031-03-04T09:30:00+00:00",
+            "ends_at": "2031-03-04T10:00:00+00:00"}
+    assert requests.post(site.api("/api/v1/appointments"), json=body, headers=owner, timeout=10).status_code == 201
+    sign_in(driver, site.url, user="bob", org="acme")
+    item = "#appointment-list .appointment"
+    wait(driver).until(lambda d: d.find_elements(By.CSS_SELECTOR, item))
+    assert "Alice's check-up" in text_of(driver, item)
+    assert driver.find_elements(By.CSS_SELECTOR, f"{item} .appointment-actions") == []
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", driver.find_element(By.CSS_SELECTOR, item))
+    driver.save_screenshot("/tmp/dashboard-colleague.png")

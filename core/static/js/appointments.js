@@ -210,7 +210,7 @@ export class AppointmentsPanel {
         el("span", { class: "appointment-when", text: formatRange(a.starts_at, a.ends_at, a.timezone) })),
       this.meta(a),
       a.notes ? el("p", { class: "appointment-notes", text: a.notes }) : null);
-    if (status !== "cancelled") {
+    if (status !== "cancelled" && a.can_edit !== false) {
       const slot = el("div");
       node.append(el("div", { class: "appointment-actions" },
         el("button", { type: "button", class: "btn btn-ghost btn-small", "aria-expanded": "false", dataset: { action: "edit" },
