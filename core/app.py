@@ -7,7 +7,7 @@ import os
 from flask import Flask
 
 from core import i18n, jobs, platform, redaction, sync, web
-from core.api import actions, appointments, compat, connectors, create_api, health, me, realtime, tools
+from core.api import actions, appointments, availability, compat, connectors, create_api, health, me, realtime, tools
 from core.auth import TokenVerifier, UserDirectory
 from core.config import load_config
 from core.credentials import CredentialStore
@@ -73,6 +73,7 @@ def create_app(environ: dict | None = None, *, plugins=(), load_entry_points: bo
     api.register_blueprint(connectors.blp)
     api.register_blueprint(actions.blp)
     api.register_blueprint(appointments.blp)
+    api.register_blueprint(availability.blp)
     api.register_blueprint(tools.blp)
     api.register_blueprint(me.blp)
     realtime.init_app(app, api)

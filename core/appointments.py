@@ -32,7 +32,7 @@ class InvalidAppointment(ValueError):
 
 def check(appointment: Appointment) -> None:
     """Refuse an appointment that ends before it starts, lasts too long or names an unknown zone."""
-    if appointment.timezone not in _zones():
+    if appointment.timezone not in zone_names():
         raise InvalidAppointment("timezone", _("“%(zone)s” is not a time zone; pick one such as Europe/Paris.",
                                                zone=appointment.timezone))
     if appointment.ends_at <= appointment.starts_at:
@@ -44,7 +44,8 @@ def check(appointment: Appointment) -> None:
 
 
 @functools.cache
-def _zones() -> frozenset[str]:
+def zone_names() -> frozenset[str]:
+    """Every IANA time zone name this system knows, and UTC."""
     return frozenset(available_timezones()) | {"UTC"}
 
 

@@ -89,6 +89,8 @@ def disconnect(session, registry, credentials, config, user, spec) -> bool:
     the provider answers: a user who disconnects is disconnected.
     """
     link = get_link(session, user.id, spec.key, create=True)
+    registry.hook.before_disconnect(connector=spec.key, user_id=user.id, session=session,
+                                    platform=registry.platform)
     revoked = False
     if spec.kind == "oauth2":
         token = credentials.load_token(session, user.id, spec.key)

@@ -26,8 +26,10 @@ SERVICE_PATH = {"calendar": "calendar/v3/", "gmail": ""}
 _lock = threading.Lock()
 
 
-def oauth_spec(*scopes: str) -> OAuthSpec:
+def oauth_spec(*scopes: str, optional: tuple[str, ...] = ()) -> OAuthSpec:
     """Google's OAuth server (``GOOGLE_*`` variables) asking for ``scopes`` with offline access.
+
+    ``optional`` scopes are asked too, but a user may untick them on the consent screen.
 
     Every Google connector shares the one Google client: ``GOOGLE_CLIENT_ID``/``_SECRET``
     and the endpoint overrides ``GOOGLE_AUTH_URI``/``_TOKEN_URI``/``_REVOKE_URI``.
@@ -39,6 +41,7 @@ def oauth_spec(*scopes: str) -> OAuthSpec:
         revoke_url="https://oauth2.googleapis.com/revoke",
         issuer="https://accounts.google.com",
         scopes=tuple(scopes),
+        optional_scopes=tuple(optional),
         extra_authorize_params={"access_type": "offline", "prompt": "consent", "include_granted_scopes": "false"},
     )
 

@@ -46,3 +46,24 @@ def reconcile(session, platform):
 @hookspec
 def status_details(connector, user_id, session, platform):
     """Return extra fields (e.g. ``last_sync``) for ``user_id``'s status of ``connector``, or None."""
+
+
+@hookspec
+def busy_intervals(user_id, start, end, platform):
+    """Return a :class:`core.BusyTimes` of ``user_id``'s busy times in ``[start, end)``, or None.
+
+    ``start`` and ``end`` are timezone-aware datetimes. Answer with instants only (never
+    titles or attendees), from a cache where possible: this is called by
+    ``GET /api/v1/availability`` and before every appointment is created or moved. Answer
+    None for a user who has not connected the plugin's connector; set ``notice`` when the
+    answer is incomplete (e.g. ``reconnect_required``).
+    """
+
+
+@hookspec
+def before_disconnect(connector, user_id, session, platform):
+    """Called when ``user_id`` disconnects ``connector``, before its grant is revoked and its credentials purged.
+
+    The one hook that may call the provider as the user, for the last time: stop a push
+    subscription, say. Keep it short (it runs inside the disconnect request) and never raise.
+    """

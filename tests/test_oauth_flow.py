@@ -74,7 +74,8 @@ def test_redirect_answers_json_when_asked(platform):
     query = parse_qs(url.query)
     assert query["scope"][0].split() == [
         "https://www.googleapis.com/auth/calendar.events",
-        "https://www.googleapis.com/auth/calendar.calendarlist.readonly"]
+        "https://www.googleapis.com/auth/calendar.calendarlist.readonly",
+        "https://www.googleapis.com/auth/calendar.freebusy"]
     cookie = response.cookies.get("connectors_oauth")
     assert cookie and "HttpOnly" in response.headers["Set-Cookie"] and "SameSite=Lax" in response.headers["Set-Cookie"]
 

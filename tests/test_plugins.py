@@ -149,3 +149,21 @@ def test_plugin_routes_are_mounted_and_need_a_session(start_platform, tmp_path):
     platform = start_platform(platform_env(f"sqlite:///{tmp_path}/r.db"), plugins=[("weather", weather)])
     assert platform.browser().get(platform.api("/api/v1/connectors/weather/ping")).status_code == 401
     assert platform.browser("u", "o").get(platform.api("/api/v1/connectors/weather/ping")).json() == {"pong": True}
+
+
+def test_before_disconnect_runs_while_the_credentials_are_still_there(start_platform, tmp_path):
+    from core.models import UserConnectorCredential
+    from tests.conftest import platform_env
+
+    seen, module = [], types.ModuleType("stopper")
+
+    def before_disconnect(connector, user_id, session):
+        seen.append((connector, session.query(UserConnectorCredential).filter_by(user_id=user_id).count()))
+
+    module.before_disconnect = hookimpl(before_disconnect)
+    platform = start_platform(platform_env(f"sqlite:///{tmp_path}/d.db"),
+                              plugins=[("weather", weather), ("stopper", module)])
+    user = platform.browser("u", "o")
+    user.post(platform.api("/api/v1/connectors/weather/config"), json={"api_key": "k"})
+    assert user.post(platform.api("/api/v1/connectors/weather/revoke")).status_code == 200
+    assert seen == [("weather", 1)]

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 #: Link statuses whose connector tools are offered and run (``error`` = last call failed).
 USABLE = ("active", "error")
 #: Error detail keys passed on to the model.
-DETAILS = ("field", "retry_after")
+DETAILS = ("field", "retry_after", "busy", "next_free")
 #: One user's connections: the only query of the tools routes, so it is prepared once
 #: (:class:`core.db.PreparedQuery`) rather than run through the ORM or a Core ``Result``.
 _LINKS = select(UserConnector.connector_code, UserConnector.status, UserConnector.account_label).where(

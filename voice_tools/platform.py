@@ -10,6 +10,7 @@ from core.actions import find_action
 from core.errors import ConnectorError
 from core.connections import missing_variables, user_status
 from core.spec import Action, ActionParam
+from voice_tools import booking
 from voice_tools.schemas import describe_action, make_tool
 
 #: Platform alias → (connector, action) it runs.
@@ -79,6 +80,7 @@ def tools(registry) -> list:
                               (ActionParam("key", "string", "The connector's key, from list_connectors.",
                                            enum=keys),))),
     ]
+    made.extend(_platform_tool(action) for action in booking.ACTIONS)
     for alias, (key, action_name) in ALIASES.items():
         spec = registry.connector(key)
         action = find_action(spec, action_name) if spec else None

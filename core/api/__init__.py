@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, request
+from flask import Blueprint, current_app, request
 from swagger_ui_bundle import swagger_ui_path
 from flask_smorest import Api, abort
 from sqlalchemy.exc import SQLAlchemyError
@@ -75,11 +75,18 @@ def _require_session():
     path = request.path
     if not path.startswith("/api/") or request.method == "OPTIONS" or path.endswith(PUBLIC_SUFFIXES):
         return None
+    if is_public(current_app.view_functions.get(request.endpoint)):
+        return None
     try:
         authenticate(get_session)
     except AuthError as exc:
         abort(401, message=_(str(exc)), headers={"WWW-Authenticate": 'Bearer realm="connectors"'})
     return None
+
+
+def is_public(view) -> bool:
+    """Whether a view is declared public: its ``MethodView`` class (or function) sets ``public = True``."""
+    return bool(getattr(getattr(view, "view_class", view), "public", False))
 
 
 def _connector_error(error: ConnectorError):

@@ -7,7 +7,7 @@ from flask_smorest import abort
 from marshmallow import RAISE, Schema, fields, validate
 from sqlalchemy import select
 
-from core import appointments, sync
+from core import appointments, availability, sync
 from core.api.blueprint import Blueprint
 from core.api.bounds import MAX_ID, BoundedDateTime
 from core.auth import current_user
@@ -33,6 +33,8 @@ class AppointmentInputSchema(Schema):
     location = fields.String(allow_none=True, validate=validate.Length(max=500))
     notes = fields.String(allow_none=True, validate=validate.Length(max=8000))
     status = fields.String(validate=validate.OneOf(appointments.STATUSES))
+    allow_conflict = fields.Boolean(load_default=False, metadata={
+        "description": "Book even when the owner is busy then (otherwise 409 conflict)"})
 
 
 class AppointmentPatchSchema(AppointmentInputSchema):
@@ -96,6 +98,16 @@ def _one_or_404(appointment_id: int):
     return appointment
 
 
+def _refuse_conflict(owner_user_id: int, starts_at, ends_at, moving=None) -> None:
+    """Answer 409 ``conflict`` with the busy intervals (no details) when the owner is busy then."""
+    busy = availability.conflicts(_registry(), get_session(), owner_user_id, starts_at, ends_at, moving)
+    if busy:
+        abort(409, message="The owner is busy at that time: pick a free slot (GET /api/v1/availability) "
+                           "or send \"allow_conflict\": true.",
+              errors={"reason": "conflict", "busy": [{"start": s.isoformat(), "end": e.isoformat()}
+                                                     for s, e in busy]})
+
+
 def _writable_or_403(appointment_id: int):
     """The appointment, if this user may change it (:func:`core.permissions.may_write_for`)."""
     appointment = _one_or_404(appointment_id)
@@ -142,9 +154,15 @@ class Appointments(MethodView):
 
     @blp.arguments(AppointmentInputSchema)
     @blp.response(201, AppointmentSchema)
+    @blp.alt_response(409, response="CONFLICT")
     @blp.doc(responses={"201": {"links": ITEM_LINKS}})
     def post(self, values):
-        """Create an appointment owned by you; it syncs to your chosen calendar."""
+        """Create an appointment owned by you; it syncs to your chosen calendar.
+
+        Answers 409 ``conflict`` (with the busy intervals) when you are busy then, unless
+        ``allow_conflict`` is true."""
+        if not values.pop("allow_conflict") and values.get("status", "scheduled") == "scheduled":
+            _refuse_conflict(current_user().id, values["starts_at"], values["ends_at"])
         return _commit_or_422(lambda: appointments.create(get_session(), _registry(), current_user(), values))
 
 
@@ -161,12 +179,21 @@ class AppointmentItem(MethodView):
     @blp.response(200, AppointmentSchema)
     @blp.alt_response(403, response="FORBIDDEN")
     @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(409, response="CONFLICT")
     @blp.doc(operationId="changeAppointment", responses={"200": {"links": ITEM_LINKS}})
     def patch(self, changes, appointment_id):
-        """Move, edit, cancel (``status: cancelled``) or restore an appointment."""
+        """Move, edit, cancel (``status: cancelled``) or restore an appointment.
+
+        Moving it (or restoring it) into a time its owner is busy answers 409 ``conflict``
+        unless ``allow_conflict`` is true."""
+        allow_conflict = changes.pop("allow_conflict")
         if not changes:
             abort(422, message=_("Nothing to change."), errors={"json": {"_schema": [_("Send at least one field.")]}})
         appointment = _writable_or_403(appointment_id)
+        after = {k: changes.get(k, getattr(appointment, k)) for k in ("starts_at", "ends_at", "status")}
+        moved = any(after[k] != getattr(appointment, k) for k in after)
+        if not allow_conflict and moved and after["status"] == "scheduled":
+            _refuse_conflict(appointment.owner_user_id, after["starts_at"], after["ends_at"], moving=appointment)
         return _commit_or_422(lambda: appointments.update(get_session(), _registry(), appointment, changes))
 
     @blp.response(200, AppointmentSchema)

@@ -41,6 +41,9 @@ class ConnectorSchema(Schema):
     last_error = fields.String(allow_none=True)
     last_sync = fields.String(allow_none=True, metadata={"description": "When the last change reached the provider"})
     pending_changes = fields.Integer(metadata={"description": "Changes not yet synced"})
+    availability = fields.String(metadata={"description": "enabled, or reconnect_required when the connection "
+                                                          "cannot read busy times yet"})
+    availability_message = fields.String(metadata={"description": "What to do to enable availability"})
     updated_at = fields.String(allow_none=True)
 
 

@@ -3,8 +3,11 @@
 The CalDAV exchanges live in :mod:`plugins.caldav.client` (login, discovery, calendars) and
 :mod:`plugins.caldav.objects` (conditional writes); events are built in :mod:`plugins.caldav.ical`.
 """
-from core import ConfigField, ConnectorSpec, ConnectorValidationError, hookimpl, trying_credentials
-from plugins.caldav import actions, calendars, client
+from pathlib import Path
+
+from core import (ConfigField, ConnectorSpec, ConnectorValidationError, SyncCapability, hookimpl,
+                  trying_credentials)
+from plugins.caldav import actions, calendars, client, sync
 
 
 def validate(values: dict) -> str:
@@ -43,6 +46,9 @@ SPEC = ConnectorSpec(
         ConfigField("sync_enabled", "Sync appointments", type="boolean", required=False, default=True),
     ),
     actions=actions.ACTIONS,
+    quotas=sync.QUOTAS,
+    sync=SyncCapability(changed=sync.changed, start=sync.start, stop=sync.stop, reconcile=sync.reconcile,
+                        details=sync.details, appointment_fields=sync.appointment_fields),
 )
 
 
@@ -56,3 +62,16 @@ def register_connectors():
 def register_routes():
     """Mount the calendars route under /api/v1/connectors/caldav/."""
     return [("caldav", calendars.blp)]
+
+
+@hookimpl
+def register_migrations():
+    """The caldav_event_links table's revisions (branch ``caldav``)."""
+    return [Path(__file__).parent / "migrations"]
+
+
+@hookimpl
+def handle_event(event, session, platform):
+    """A calendar chosen in the settings clears a "calendar not found" error."""
+    if event.name == "connector.settings_changed" and event.data.get("connector") == SPEC.key:
+        sync.settings_changed(platform, session, event)

@@ -1,10 +1,9 @@
 """``GET /api/v1/connectors/caldav/calendars``: the connected CalDAV account's calendars."""
-from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from core import NotConnected, current_user, get_session
+from core import NotConnected, current_platform, current_user, get_session
 from plugins.caldav import client
 
 KEY = "caldav"
@@ -19,7 +18,7 @@ class CalDAVCalendarSchema(Schema):
 
 def user_account() -> client.Account:
     """The signed-in user's stored CalDAV account; :class:`core.NotConnected` when there is none."""
-    values = current_app.extensions["connectors.credentials"].load_config(get_session(), current_user().id, KEY)
+    values = current_platform().credentials.load_config(get_session(), current_user().id, KEY)
     if not values:
         raise NotConnected("CalDAV is not connected.", connector=KEY)
     return client.Account.from_values(values)

@@ -1,9 +1,9 @@
 """The one place that talks CalDAV (RFC 4791): log in, discover, list calendars, read and write objects.
 
-Every connection goes through :func:`connect`, which applies core's SSRF guard to the URL the
-user typed: the host is resolved once and must be public (or allowed by
-``CONNECTORS_ALLOW_PRIVATE_HOSTS``); the HTTP session then reaches that checked address only
-(niquests' in-memory resolver pins the name) and refuses any other host, redirects included.
+Every connection goes through :func:`connect`, which gives the `caldav` client core's
+:func:`core.guarded_session` for the URL the user typed: the host is resolved once and must be
+public (or allowed by ``CONNECTORS_ALLOW_PRIVATE_HOSTS``); the session then reaches that checked
+address only and refuses any other host, redirects included.
 Plain ``http://`` is refused unless private hosts are allowed: an app password never crosses
 the internet unencrypted.
 
@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 import caldav
-import niquests
+import requests
 from caldav.lib import error as dav_error
 
-from core import (ConnectorError, ConnectorValidationError, NeedsReauth, RateLimited, private_hosts_allowed,
-                  resolve_public)
+from core import (ConnectorError, ConnectorValidationError, NeedsReauth, RateLimited, guarded_session,
+                  private_hosts_allowed)
 
 log = logging.getLogger(__name__)
 
@@ -97,31 +97,15 @@ class Account:
         return self.origin + path
 
 
-class PinnedSession(niquests.Session):
-    """A niquests session that reaches only ``host``, at the ``address`` the SSRF guard checked."""
-
-    def __init__(self, host: str, address: str):
-        """Pin ``host`` to ``address``; an IP literal needs no resolver."""
-        literal = host.strip("[]") == address
-        super().__init__(resolver=None if literal else f"in-memory://default/?hosts={host}:{address}")
-        self.allowed_host = host.lower()
-
-    def send(self, request, **kwargs):
-        """Send ``request`` (and each redirect) only to the pinned host."""
-        if (urlsplit(request.url).hostname or "").lower() != self.allowed_host:
-            raise ConnectorError("The CalDAV server redirected to another host; enter the final address.")
-        return super().send(request, **kwargs)
-
-
 @contextmanager
 def connect(account: Account, url: str | None = None) -> Iterator[caldav.DAVClient]:
     """A :class:`caldav.DAVClient` for ``account`` (starting at ``url``, default the account's)
     through the SSRF guard; CalDAV failures raise :class:`core.ConnectorError`\\ s (:func:`translated`)."""
-    address = resolve_public(account.host, account.port, field="url")
+    session = guarded_session(account.url, field="url")
     client = caldav.DAVClient(url=url or account.url, username=account.username, password=account.password,
                               auth_type="basic", timeout=TIMEOUT, enable_rfc6764=False)
     client.session.close()
-    client.session = PinnedSession(account.host, address)
+    client.session = session
     try:
         with translated():
             yield client
@@ -147,7 +131,7 @@ def translated() -> Iterator[None]:
     except dav_error.DAVError as exc:
         log.warning("CalDAV request failed: %s (%s)", type(exc).__name__, getattr(exc, "status", None))
         raise ConnectorError("The CalDAV server answered with an error; try again later.") from None
-    except niquests.RequestException as exc:
+    except requests.RequestException as exc:
         log.warning("CalDAV server unreachable: %s", type(exc).__name__)
         raise ConnectorError("The CalDAV server could not be reached; check the address and try again.") from None
 

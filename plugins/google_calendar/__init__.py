@@ -2,14 +2,16 @@
 from pathlib import Path
 
 from core import ConfigField, ConnectorSpec, QuotaSpec, SyncCapability, google, hookimpl
-from plugins.google_calendar import actions, calendars, links, sync, sync_routes
+from plugins.google_calendar import actions, busy, calendars, change_routes, channels, links, sync, sync_routes
 
 SCOPES = (
     "https://www.googleapis.com/auth/calendar.events",
     "https://www.googleapis.com/auth/calendar.calendarlist.readonly",
+    busy.FREEBUSY_SCOPE,
 )
 
-OAUTH = google.oauth_spec(*SCOPES)
+#: Without busy times Cassius still syncs: a user may untick that permission.
+OAUTH = google.oauth_spec(*SCOPES, optional=(busy.FREEBUSY_SCOPE,))
 
 CONNECTOR = ConnectorSpec(
     key="google_calendar",
@@ -24,6 +26,8 @@ CONNECTOR = ConnectorSpec(
         ConfigField("calendar_id", "Calendar", required=False, default="primary",
                     help="Where appointments go; 'primary' is your main calendar."),
         ConfigField("sync_enabled", "Sync appointments", type="boolean", required=False, default=True),
+        ConfigField("busy_calendar_ids", "Also count as busy", required=False, default="",
+                    help="Other calendars whose events make you busy (comma-separated ids, at most 9)."),
     ),
     actions=actions.ACTIONS,
     quotas=(
@@ -34,7 +38,8 @@ CONNECTOR = ConnectorSpec(
     ),
     sync=SyncCapability(
         changed=sync.changed, start=sync.start, stop=sync.stop, reconcile=sync.reconcile,
-        details=lambda platform, session, user_id: links.status_details(session, user_id),
+        details=lambda platform, session, user_id: {**links.status_details(session, user_id),
+                                                    **busy.status_details(session, user_id)},
         appointment_fields=links.appointment_fields,
     ),
 )
@@ -48,8 +53,9 @@ def register_connectors():
 
 @hookimpl
 def register_routes():
-    """Mount the calendars and sync-now routes under /api/v1/connectors/google_calendar/."""
-    return [("google_calendar", calendars.blp), ("google_calendar", sync_routes.blp)]
+    """Mount the calendars, sync-now, notifications and changes routes under /api/v1/connectors/google_calendar/."""
+    return [("google_calendar", calendars.blp), ("google_calendar", sync_routes.blp),
+            ("google_calendar", change_routes.blp)]
 
 
 @hookimpl
@@ -60,6 +66,23 @@ def register_migrations():
 
 @hookimpl
 def handle_event(event, session):
-    """Another calendar chosen in the settings re-places every link and clears a calendar error."""
-    if event.name == "connector.settings_changed" and event.data.get("connector") == links.KEY:
+    """A calendar switch re-places every link; connecting, switching calendars or sync, and disconnecting
+    open, replace or forget the push channel."""
+    if event.data.get("connector") != links.KEY:
+        return
+    if event.name == "connector.settings_changed":
         sync.settings_changed(event, session)
+    channels.connection_changed(event, session)
+
+
+@hookimpl
+def busy_intervals(user_id, start, end):
+    """The user's busy times in their sync target and "count as busy" calendars (freebusy, cached)."""
+    return busy.busy_intervals(user_id, start, end)
+
+
+@hookimpl
+def before_disconnect(connector, user_id, session):
+    """Stop the user's push channel while the grant still allows it."""
+    if connector == "google_calendar":
+        channels.stop_now(session, user_id)

@@ -26,7 +26,7 @@ def _invalid(field: str, message: str) -> ConnectorError:
 def _zone(ctx, calendar_id: str, name: str | None) -> ZoneInfo:
     """``name`` as a time zone, else the calendar's own (one Calendar call)."""
     if not name:
-        _, calendar_list = resources(ctx.api_root)
+        _, calendar_list, _ = resources(ctx.api_root)
         entry = google.execute(ctx.credentials, ctx.user.id, ctx.spec.key,
                                lambda: calendar_list.get(calendarId=calendar_id))
         name = entry.get("timeZone") or "UTC"
@@ -82,7 +82,7 @@ def list_events(ctx, day: str | None = None, start: str | None = None, end: str 
     limit = max_results or DEFAULT_RESULTS
     if not 1 <= limit <= MAX_RESULTS:
         raise _invalid("max_results", f"max_results must be between 1 and {MAX_RESULTS}.")
-    events, _ = resources(ctx.api_root)
+    events, _, _ = resources(ctx.api_root)
     filters = {"q": query} if query else {}
     answer = google.execute(ctx.credentials, ctx.user.id, ctx.spec.key, lambda: events.list(
         calendarId=calendar_id, timeMin=begin.isoformat(), timeMax=finish.isoformat(), singleEvents=True,
@@ -111,7 +111,7 @@ def create_event(ctx, title: str, start: str, end: str | None = None, duration_m
     body = {"summary": title.strip(), "location": location, "description": description,
             "start": {"dateTime": begin.isoformat(), "timeZone": zone.key},
             "end": {"dateTime": finish.isoformat(), "timeZone": zone.key}}
-    events, _ = resources(ctx.api_root)
+    events, _, _ = resources(ctx.api_root)
     created = google.execute(ctx.credentials, ctx.user.id, ctx.spec.key, lambda: events.insert(
         calendarId=calendar_id, body={k: v for k, v in body.items() if v is not None}))
     return {"calendar_id": calendar_id, **_event(created)}

@@ -27,7 +27,7 @@ class CalendarEventLink(Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
     calendar_id: Mapped[str | None] = mapped_column(String(1024))
     external_event_id: Mapped[str | None] = mapped_column(String(1024))
-    sync_status: Mapped[str] = mapped_column(String(16), nullable=False, default="pending")
+    sync_status: Mapped[str] = mapped_column(String(32), nullable=False, default="pending")
     synced_version: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -29,7 +29,8 @@ from rq import Queue, Retry, get_current_job
 
 from core import ConnectorError, NeedsReauth, current_platform, dispatch, enqueue_after_commit, google
 from plugins.google_calendar.models import CalendarEventLink
-from plugins.google_calendar import lease, links
+from plugins.google_calendar import channels, lease, links
+from plugins.google_calendar.changes import coalesce_key as changes_key, pull_changes
 from plugins.google_calendar.links import Item
 from plugins.google_calendar.mapping import is_ours
 from plugins.google_calendar.transport import BATCH_LIMIT, Caller
@@ -379,11 +380,18 @@ def reconcile_user(session, user_id: int) -> int:
 
 
 def reconcile(platform, session) -> dict:
-    """Sync capability: enqueue a sync run for every user with links behind (``synced_version < version``)."""
+    """Sync capability: enqueue a sync run for every user with links behind (``synced_version < version``),
+    renew push channels about to expire and poll the calendars of users without one."""
     retried = links.retry_failed(session)
     session.flush()
     counts = links.stale_by_user(session)
     for user_id in counts:
         enqueue_after_commit(session, sync_user, user_id)
+    renew, poll = channels.due(session)
+    for user_id in renew:
+        enqueue_after_commit(session, channels.watch, user_id)
+    for user_id in poll:
+        enqueue_after_commit(session, pull_changes, user_id, coalesce=changes_key(user_id))
     return {"google_calendar_stale_links": sum(counts.values()), "google_calendar_users": len(counts),
-            "google_calendar_failed_retried": retried}
+            "google_calendar_failed_retried": retried, "google_calendar_channels_renewed": len(renew),
+            "google_calendar_polled": len(poll)}

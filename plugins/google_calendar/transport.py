@@ -23,9 +23,9 @@ TIMEOUT = 20
 
 @functools.lru_cache(maxsize=8)
 def resources(api_root: str | None):
-    """The shared ``events`` and ``calendarList`` resources (each costs ~3 ms and 0.5 MB to make)."""
+    """The shared ``events``, ``calendarList`` and ``channels`` resources (each costs ~3 ms and 0.5 MB to make)."""
     service = google.service("calendar", "v3", api_root)
-    return service.events(), service.calendarList()
+    return service.events(), service.calendarList(), service.channels()
 
 
 class StoreCredentials(Credentials):
@@ -46,7 +46,7 @@ class Caller:
 
     def __init__(self, store, user_id: int, api_root: str | None):
         self.api_root = api_root or google.DEFAULT_ROOT["calendar"]
-        self.events, self.calendar_list = resources(api_root)
+        self.events, self.calendar_list, self.channels = resources(api_root)
         self.http = AuthorizedHttp(StoreCredentials(store, user_id), http=httplib2.Http(timeout=TIMEOUT),
                                    refresh_status_codes=(401,), max_refresh_attempts=1)
 

@@ -117,7 +117,7 @@ class Radicale:
 
 @dataclass
 class Recorded:
-    """One request that went through the proxy."""
+    """One request that went through the proxy (``status`` 0 until the answer is sent back)."""
 
     method: str
     path: str
@@ -158,6 +158,9 @@ class Proxy:
                 body = self.rfile.read(length) if length else b""
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
                 injected = proxy._take(self.command)
+                record = Recorded(self.command, self.path, dict(self.headers.items()), 0)
+                with proxy.lock:
+                    proxy.requests.append(record)  # before forwarding: the server may act on it at once
                 status, answer_headers, answer = 0, {}, b""
                 if injected is None or injected.forward:
                     connection = http.client.HTTPConnection(LOOPBACK, target.port, timeout=10)
@@ -169,8 +172,7 @@ class Proxy:
                     connection.close()
                 if injected is not None:
                     status, answer_headers, answer = injected.status, {"Content-Type": "text/plain"}, b"injected"
-                with proxy.lock:
-                    proxy.requests.append(Recorded(self.command, self.path, dict(self.headers.items()), status))
+                record.status = status  # set before the client gets the answer
                 self.send_response(status)
                 for name, value in answer_headers.items():
                     if name.lower() == "location":

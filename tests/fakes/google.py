@@ -9,7 +9,8 @@ Endpoints:
     GET  /o/oauth2/v2/auth     authorization (PKCE S256 required), redirects with code or error
     POST /token                authorization_code and refresh_token grants
     POST /revoke               revokes the grant a token belongs to
-    *    /calendar/v3/...      calendarList.list/get, events.insert/get/patch/update/delete/list
+    *    /calendar/v3/...      calendarList.list/get, events.insert/get/patch/update/delete/list/watch,
+                               channels.stop, freebusy.query
     POST /batch/calendar/v3    multipart/mixed batch of Calendar calls
 """
 
@@ -23,7 +24,9 @@ import json
 import os
 import re
 import secrets
+import threading
 import time
+import urllib.request
 import uuid
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -64,6 +67,8 @@ _DEFAULT_REASONS = {
     412: "conditionNotMet",
     429: "rateLimitExceeded",
 }
+#: The longest window ``freebusy.query`` accepts, in days (Google refuses longer ones).
+FREEBUSY_MAX_DAYS = 62
 _NO_STORE = {"Cache-Control": "no-cache, no-store, max-age=0, must-revalidate", "Pragma": "no-cache"}
 
 
@@ -187,6 +192,11 @@ def _event_time(when: dict | None) -> datetime | None:
     return _parse_time(when["date"] + "T00:00:00+00:00") if "date" in when else None
 
 
+def _rfc3339(moment: datetime) -> str:
+    """``moment`` in UTC as Google writes it: ``2030-05-01T09:00:00Z``."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -223,6 +233,20 @@ class _Code:
     redirect_uri: str
     code_challenge: str
     offline: bool
+
+
+@dataclass
+class _Channel:
+    """A push channel opened by ``events.watch`` on one calendar of one account."""
+
+    id: str
+    resource_id: str
+    email: str
+    calendar_id: str
+    address: str
+    token: str | None
+    expiration: int  # milliseconds since the epoch
+    messages: int = 0
 
 
 @dataclass
@@ -278,6 +302,11 @@ class FakeGoogle(OAuthProviderFake):
         self._access_tokens: dict[str, tuple[_Grant, float]] = {}  # token -> (grant, expires at)
         self._refresh_tokens: dict[str, _Grant] = {}
         self._revision = 0  # bumped by every event change; etags and sync tokens derive from it
+        self._sync_floor = 0  # sync tokens older than this answer 410 fullSyncRequired
+        self.channel_ttl = 7 * 24 * 3600.0
+        self.channels: dict[str, _Channel] = {}
+        self.pushes_sent = 0
+        self.push_failures = 0
         self._project_calls: deque[float] = deque()
         self._user_calls: dict[str, deque[float]] = {}
 
@@ -371,6 +400,62 @@ class FakeGoogle(OAuthProviderFake):
             event_id = event.get("id") or uuid.uuid4().hex
             account.events[cal_id][event_id] = self._new_event(account, cal_id, event_id, event)
             return copy.deepcopy(account.events[cal_id][event_id])
+
+    def edit_as_user(self, email: str, event_id: str, calendar_id: str | None = None, **fields: Any) -> dict:
+        """Change an event as the user would in Google Calendar (e.g. ``start=…, end=…``), then push."""
+        with self.lock:
+            event = self._accounts[email].events[calendar_id or email][event_id]
+            _merge(event, fields)
+            self._touch(event)
+            self._push(email, calendar_id or email)
+            return copy.deepcopy(event)
+
+    def delete_as_user(self, email: str, event_id: str, calendar_id: str | None = None) -> None:
+        """Delete an event as the user would (it becomes a tombstone), then push."""
+        with self.lock:
+            event = self._accounts[email].events[calendar_id or email][event_id]
+            event["status"] = "cancelled"
+            self._touch(event)
+            self._push(email, calendar_id or email)
+
+    def invalidate_sync_tokens(self) -> None:
+        """Make every sync token issued so far answer 410 ``fullSyncRequired``."""
+        with self.lock:
+            self._revision += 1
+            self._sync_floor = self._revision
+
+    def live_channels(self, email: str | None = None) -> list[_Channel]:
+        """The open push channels (of ``email``), unexpired."""
+        now = time.time() * 1000
+        with self.lock:
+            return [c for c in self.channels.values() if c.expiration > now and email in (None, c.email)]
+
+    def _push(self, email: str, calendar_id: str, state: str = "exists", only: _Channel | None = None) -> None:
+        """Notify every live channel watching ``email``'s ``calendar_id`` (from another thread, as Google does)."""
+        now = time.time() * 1000
+        for channel in [only] if only else list(self.channels.values()):
+            if channel.email != email or channel.calendar_id != calendar_id or channel.expiration <= now:
+                continue
+            channel.messages += 1
+            headers = {"X-Goog-Channel-ID": channel.id, "X-Goog-Resource-ID": channel.resource_id,
+                       "X-Goog-Resource-State": state, "X-Goog-Message-Number": str(channel.messages),
+                       "X-Goog-Resource-URI": f"{self.url}/calendar/v3/calendars/{calendar_id}/events",
+                       "X-Goog-Channel-Expiration": time.strftime(
+                           "%a, %d %b %Y %H:%M:%S GMT", time.gmtime(channel.expiration / 1000))}
+            if channel.token is not None:
+                headers["X-Goog-Channel-Token"] = channel.token
+            threading.Thread(target=self._send_push, args=(channel.address, headers), daemon=True).start()
+
+    def _send_push(self, address: str, headers: dict[str, str]) -> None:
+        request = urllib.request.Request(address, data=b"", method="POST", headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                ok = 200 <= response.status < 300
+        except OSError:
+            ok = False
+        with self.lock:
+            self.pushes_sent += 1
+            self.push_failures += 0 if ok else 1
 
     def error_response(self, status: int, message: str | None = None) -> Response:
         """Google-shaped error (used for injected faults and unknown paths)."""
@@ -716,6 +801,7 @@ class FakeGoogle(OAuthProviderFake):
         elif event_id in store:
             raise _ApiError(409, "The requested identifier already exists.", "duplicate")
         store[event_id] = self._new_event(account, calendar_id, event_id, body)
+        self._push(account.email, calendar_id)
         return json_response(copy.deepcopy(store[event_id]))
 
     @_calendar_method("calendar.events.get")
@@ -727,6 +813,7 @@ class FakeGoogle(OAuthProviderFake):
         event = self._event(account, calendarId, eventId, write=True)
         _merge(event, {k: v for k, v in body.items() if k not in _READ_ONLY_EVENT_FIELDS})
         self._touch(event)
+        self._push(account.email, self._calendar(account, calendarId)["id"])
         return json_response(copy.deepcopy(event))
 
     @_calendar_method("calendar.events.update")
@@ -737,6 +824,7 @@ class FakeGoogle(OAuthProviderFake):
         event.update(status="confirmed", **kept)
         event.update({k: copy.deepcopy(v) for k, v in body.items() if k not in _READ_ONLY_EVENT_FIELDS and v is not None})
         self._touch(event)
+        self._push(account.email, self._calendar(account, calendarId)["id"])
         return json_response(copy.deepcopy(event))
 
     @_calendar_method("calendar.events.delete")
@@ -746,6 +834,7 @@ class FakeGoogle(OAuthProviderFake):
             raise _ApiError(410, "Resource has been deleted", "deleted")
         event["status"] = "cancelled"
         self._touch(event)
+        self._push(account.email, self._calendar(account, calendarId)["id"])
         return Response(204)
 
     @_calendar_method("calendar.events.list")
@@ -754,7 +843,10 @@ class FakeGoogle(OAuthProviderFake):
         events = list(account.events[entry["id"]].values())
         sync_token = request.arg("syncToken")
         if sync_token is not None:
-            if not sync_token.isdigit():
+            for forbidden in ("timeMin", "timeMax", "updatedMin", "orderBy", "q", "iCalUID", "privateExtendedProperty"):
+                if forbidden in request.query:
+                    raise _invalid(f"{forbidden} cannot be used with syncToken", location=forbidden)
+            if not sync_token.isdigit() or int(sync_token) < self._sync_floor:
                 raise _ApiError(410, "Sync token is no longer valid, a full sync is required.", "fullSyncRequired")
             events = [e for e in events if int(e["etag"].strip('"')) > int(sync_token)]
         else:
@@ -782,6 +874,69 @@ class FakeGoogle(OAuthProviderFake):
                 **extra,
             }
         )
+
+    @_calendar_method("calendar.events.watch")
+    def _events_watch(self, account: _Account, request: Request, body: dict, calendarId: str) -> Response:
+        calendar_id = self._calendar(account, calendarId)["id"]
+        if body.get("type") != "web_hook" or not body.get("id") or not body.get("address"):
+            raise _invalid("A channel needs an id, type 'web_hook' and an address.")
+        if not body["address"].startswith(("https://", "http://127.0.0.1")):
+            raise _ApiError(400, "WebHook callback must be HTTPS: " + body["address"], "push.webhookUrlNotHttps")
+        if body["id"] in self.channels:
+            raise _ApiError(400, f"Channel id {body['id']} not unique", "channelIdNotUnique")
+        expiration = int((time.time() + self.channel_ttl) * 1000)
+        if body.get("expiration"):
+            expiration = min(expiration, int(body["expiration"]))
+        channel = _Channel(body["id"], uuid.uuid4().hex, account.email, calendar_id, body["address"],
+                           body.get("token"), expiration)
+        self.channels[channel.id] = channel
+        self._push(account.email, calendar_id, state="sync", only=channel)
+        return json_response({"kind": "api#channel", "id": channel.id, "resourceId": channel.resource_id,
+                              "resourceUri": f"{self.url}/calendar/v3/calendars/{calendar_id}/events",
+                              "token": channel.token, "expiration": str(expiration)})
+
+    @_calendar_method("calendar.channels.stop")
+    def _channels_stop(self, account: _Account, request: Request, body: dict) -> Response:
+        channel = self.channels.get(body.get("id") or "")
+        if channel is None or channel.resource_id != body.get("resourceId") or channel.email != account.email:
+            raise _ApiError(404, f"Channel '{body.get('id')}' not found for project", "notFound")
+        del self.channels[channel.id]
+        return Response(204)
+
+    @_calendar_method("calendar.freebusy.query")
+    def _freebusy_query(self, account: _Account, request: Request, body: dict) -> Response:
+        time_min, time_max = (_parse_time(body.get(k) or "", strict=True) for k in ("timeMin", "timeMax"))
+        if time_min is None or time_max is None:
+            raise _ApiError(400, "Missing timeMin or timeMax.", "required")
+        if time_max <= time_min:
+            raise _ApiError(400, "The specified time range is empty.", "timeRangeEmpty", location="timeMax")
+        if (time_max - time_min).days > FREEBUSY_MAX_DAYS:
+            raise _ApiError(400, "The requested time range is too long.", "timeRangeTooLong", location="timeMax")
+        items = body.get("items") or []
+        if len(items) > 50:
+            raise _ApiError(400, "Too many calendars requested.", "tooManyCalendarsRequested")
+        calendars = {}
+        for item in items:
+            entry = account.calendars.get(account.email if item["id"] == "primary" else item["id"])
+            if entry is None:
+                calendars[item["id"]] = {"errors": [{"domain": "global", "reason": "notFound"}], "busy": []}
+                continue
+            spans = sorted(
+                (max(start, time_min), min(end, time_max))
+                for event in account.events[entry["id"]].values()
+                if event["status"] != "cancelled" and event.get("transparency") != "transparent"
+                for start, end in [(_event_time(event.get("start")), _event_time(event.get("end")))]
+                if start and end and start < time_max and end > time_min
+            )
+            busy: list[list[datetime]] = []
+            for start, end in spans:
+                if busy and start <= busy[-1][1]:
+                    busy[-1][1] = max(busy[-1][1], end)
+                else:
+                    busy.append([start, end])
+            calendars[item["id"]] = {"busy": [{"start": _rfc3339(s), "end": _rfc3339(e)} for s, e in busy]}
+        return json_response({"kind": "calendar#freeBusy", "timeMin": _rfc3339(time_min),
+                              "timeMax": _rfc3339(time_max), "calendars": calendars})
 
     @staticmethod
     def _event_matches(event: dict, request: Request) -> bool:

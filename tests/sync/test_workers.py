@@ -121,7 +121,7 @@ def test_users_are_served_in_turn(worker_env, start_platform, workers, fake_goog
         browser.patch(platform.api(f"{CALENDAR}/settings"), json={"sync_enabled": False})
     for name, browser in browsers.items():
         for i in range(60):
-            new_appointment(platform, browser, f"{name} {i}", hour=i % 20)
+            new_appointment(platform, browser, f"{name} {i}", hour=i % 20, allow_conflict=True)
     for browser in browsers.values():
         browser.patch(platform.api(f"{CALENDAR}/settings"), json={"sync_enabled": True})
     workers.start("--concurrency", "1", "--reconcile-every", "0")

@@ -103,5 +103,5 @@ def test_connectors_tools_prints_all_schemas_or_one_users(tools_platform):
     mine = json.loads(subprocess.run([CONNECTORS, "tools", "--user", "u1", "--org", "o1", "--locale", "fr"], env=env,
                                      capture_output=True, text=True, check=True).stdout)
     assert mine["instructions"].startswith("Tu es Donna") and mine["voice"] == "marin"
-    assert [t["name"] for t in mine["tools"]] == ["list_connectors", "activate_connector", "list_events",
-                                                  "create_project", "upload_file"]
+    assert [t["name"] for t in mine["tools"]] == ["list_connectors", "activate_connector", "find_free_slots",
+                                                  "create_appointment", "list_events", "create_project", "upload_file"]

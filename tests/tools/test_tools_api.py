@@ -7,7 +7,8 @@ from tests.conftest import connect_google, platform_env
 from tests.sample_plugins import weather
 from voice_tools import schemas
 
-PLATFORM_TOOLS = ["list_connectors", "activate_connector", "list_events", "create_project", "upload_file"]
+PLATFORM_TOOLS = ["list_connectors", "activate_connector", "find_free_slots", "create_appointment", "list_events",
+                  "create_project", "upload_file"]
 
 
 def invoke(browser, platform, name, arguments=None):

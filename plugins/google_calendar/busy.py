@@ -1,0 +1,173 @@
+"""Busy times from Google Calendar (``freebusy.query``), kept in a per-user cache.
+
+The calendars that count are the sync target plus the ones the user ticks as "count as busy"
+(setting ``busy_calendar_ids``). Reads come from the cache (Redis when ``REDIS_URL`` is set,
+else the process's memory); a miss, a stale entry or a window the entry does not cover costs
+one ``freebusy.query`` covering at least a week, for every calendar at once. A push
+notification forgets the entry; a change of calendars makes it miss. With sync switched off,
+no call is made (and no busy time read) for the user.
+
+Reading busy times needs the ``calendar.freebusy`` scope (only "see your availability"), asked
+since Phase B: a connection made before it answers ``reconnect_required`` and syncing goes on.
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+from flask import current_app
+from redis.exceptions import RedisError
+from sqlalchemy import bindparam, select
+
+from core import BusyTimes, ConnectorError, UserConnector, google
+from core.models import UserConnectorCredential
+from plugins.google_calendar import links
+
+FREEBUSY_SCOPE = "https://www.googleapis.com/auth/calendar.freebusy"
+#: A cached entry is trusted this long when no push notification says otherwise.
+TTL = 300
+#: A fetch covers at least this much, so a week's questions cost one call.
+MIN_WINDOW = timedelta(days=7)
+#: Google refuses longer ``freebusy.query`` windows.
+MAX_WINDOW = timedelta(days=60)
+MAX_CALENDARS = 10
+PREFIX = "connectors:google_calendar:busy:"
+RECONNECT = "Re-connect Google Calendar to enable availability (Google busy times are not read yet)."
+CALLABLE = ("active", "error")
+
+
+@functools.lru_cache(maxsize=8)
+def _freebusy(api_root: str | None):
+    return google.service("calendar", "v3", api_root).freebusy()
+
+
+def busy_calendars(settings: dict) -> list[str]:
+    """The calendars whose events count as busy: the sync target and the ticked ones."""
+    ticked = [c.strip() for c in (settings.get("busy_calendar_ids") or "").split(",") if c.strip()]
+    return list(dict.fromkeys([settings.get("calendar_id") or "primary", *ticked]))[:MAX_CALENDARS]
+
+
+class Cache:
+    """Busy intervals per user, with the calendars and window they cover (Redis or memory).
+
+    Redis being away makes every read a miss, never an error: bookings still go through.
+    """
+
+    def __init__(self, redis_client=None):
+        self.redis = redis_client
+        self._memory: dict[int, str] = {}
+        self._lock = threading.Lock()
+
+    def get(self, user_id: int) -> dict | None:
+        """The user's entry, or None."""
+        if self.redis is None:
+            raw = self._memory.get(user_id)
+        else:
+            try:
+                raw = self.redis.get(PREFIX + str(user_id))
+            except RedisError:
+                return None
+        return json.loads(raw) if raw else None
+
+    def put(self, user_id: int, entry: dict) -> None:
+        """Keep ``entry`` for the user (for ``TTL`` seconds in Redis)."""
+        raw = json.dumps(entry)
+        if self.redis is None:
+            with self._lock:
+                self._memory[user_id] = raw
+            return
+        with contextlib.suppress(RedisError):
+            self.redis.set(PREFIX + str(user_id), raw, ex=TTL)
+
+    def forget(self, user_id: int) -> None:
+        """Drop the user's entry: the next read asks Google."""
+        if self.redis is None:
+            with self._lock:
+                self._memory.pop(user_id, None)
+            return
+        with contextlib.suppress(RedisError):
+            self.redis.delete(PREFIX + str(user_id))
+
+
+def cache(app=None) -> Cache:
+    """The app's busy cache."""
+    app = app or current_app
+    found = app.extensions.get("google_calendar.busy")
+    if found is None:
+        found = app.extensions["google_calendar.busy"] = Cache(app.extensions.get("connectors.redis"))
+    return found
+
+
+#: The user's connection and granted scopes: one prepared read per question (see core.db.PreparedQuery).
+_CONNECTION = select(UserConnector.status, UserConnector.settings_json, UserConnectorCredential.scopes).outerjoin(
+    UserConnectorCredential, (UserConnectorCredential.user_id == UserConnector.user_id)
+    & (UserConnectorCredential.connector_code == bindparam("key"))).where(
+    UserConnector.user_id == bindparam("user_id"), UserConnector.connector_code == bindparam("key"))
+
+
+def busy_intervals(user_id: int, start: datetime, end: datetime) -> BusyTimes | None:
+    """``user_id``'s Google busy times in ``[start, end)``; None when Google Calendar is not connected."""
+    found = current_app.extensions["connectors.db"].prepared(_CONNECTION).rows(user_id=user_id, key=links.KEY)
+    if not found or found[0][0] not in CALLABLE:
+        return None
+    _status, settings_json, scopes = found[0]
+    settings = links.settings(UserConnector(settings_json=settings_json))
+    if not settings["sync_enabled"]:
+        return None  # sync switched off: Cassius makes no Google call for this user
+    if FREEBUSY_SCOPE not in (scopes or "").split():
+        return BusyTimes(links.KEY, notice="reconnect_required", message=RECONNECT)
+    calendars = busy_calendars(settings)
+    entry = cache().get(user_id)
+    if not _covers(entry, calendars, start, end):
+        try:
+            entry = fetch(user_id, calendars, start, end)
+        except ConnectorError as exc:
+            return BusyTimes(links.KEY, notice="unavailable",
+                             message=f"Google Calendar busy times could not be read: {exc.message}")
+        cache().put(user_id, entry)
+    intervals = tuple((s, e) for s, e in (_instants(pair) for pair in entry["busy"]) if s < end and e > start)
+    return BusyTimes(links.KEY, intervals)
+
+
+def _covers(entry: dict | None, calendars: list[str], start: datetime, end: datetime) -> bool:
+    return (entry is not None and entry["calendars"] == calendars and time.time() - entry["fetched"] < TTL
+            and entry["from"] <= start.timestamp() and end.timestamp() <= entry["to"])
+
+
+def _instants(pair) -> tuple[datetime, datetime]:
+    return datetime.fromtimestamp(pair[0], UTC), datetime.fromtimestamp(pair[1], UTC)
+
+
+def fetch(user_id: int, calendars: list[str], start: datetime, end: datetime) -> dict:
+    """One ``freebusy.query`` for ``calendars`` over a window of at least a week around ``[start, end)``."""
+    from plugins.google_calendar.calendars import api_root
+
+    window_start = start.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    window_end = min(max(end, window_start + MIN_WINDOW), window_start + MAX_WINDOW)
+    body = {"timeMin": window_start.isoformat(), "timeMax": window_end.isoformat(),
+            "items": [{"id": calendar_id} for calendar_id in calendars]}
+    resource = _freebusy(api_root())
+    answer = google.execute(current_app.extensions["connectors.credentials"], user_id, links.KEY,
+                            lambda: resource.query(body=body))
+    busy = []
+    for calendar in (answer.get("calendars") or {}).values():
+        for span in calendar.get("busy", []):
+            busy.append([datetime.fromisoformat(span["start"]).timestamp(),
+                         datetime.fromisoformat(span["end"]).timestamp()])
+    return {"calendars": calendars, "from": window_start.timestamp(), "to": window_end.timestamp(),
+            "fetched": time.time(), "busy": sorted(busy)}
+
+
+def status_details(session, user_id: int) -> dict:
+    """``availability``: ``enabled``, or ``reconnect_required`` for a connection without the scope."""
+    scopes = session.scalar(select(UserConnectorCredential.scopes).where(
+        UserConnectorCredential.user_id == user_id, UserConnectorCredential.connector_code == links.KEY))
+    if scopes is None:
+        return {}
+    if FREEBUSY_SCOPE in scopes.split():
+        return {"availability": "enabled"}
+    return {"availability": "reconnect_required", "availability_message": RECONNECT}
