@@ -3,7 +3,9 @@
 VENV   := .venv
 PYTHON := $(VENV)/bin/python
 # Touched after a successful install; reinstall only when pyproject.toml is newer.
-STAMP  := $(VENV)/.installed
+# STAMP: runtime and test dependencies (make test); RUNTIME: runtime dependencies only (make run).
+STAMP   := $(VENV)/.installed
+RUNTIME := $(VENV)/.installed-runtime
 
 .PHONY: install run test lint worker messages screenshots clean
 
@@ -16,10 +18,15 @@ $(STAMP): pyproject.toml | $(PYTHON)
 	$(PYTHON) -m pip install -e '.[test]'
 	touch $@
 
-run: install
+# Running needs no test extras; an environment already installed for the tests has everything.
+$(RUNTIME): pyproject.toml | $(PYTHON)
+	[ $(STAMP) -nt pyproject.toml ] || $(PYTHON) -m pip install -e .
+	touch $@
+
+run: $(RUNTIME)
 	$(VENV)/bin/connectors run
 
-worker: install
+worker: $(RUNTIME)
 	$(VENV)/bin/connectors worker
 
 test: install
@@ -44,5 +51,5 @@ screenshots: install
 	SCREENSHOTS_DIR=docs/screenshots $(PYTHON) -m pytest -q tests/web
 
 clean:
-	rm -rf build .pytest_cache .ruff_cache *.egg-info $(STAMP)
+	rm -rf build .pytest_cache .ruff_cache *.egg-info $(STAMP) $(RUNTIME)
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +

@@ -6,7 +6,7 @@ import os
 
 from flask import Flask
 
-from core import i18n, jobs, platform, redaction, sync, web
+from core import i18n, jobs, logs, metrics, platform, redaction, sync, web
 from core.api import actions, appointments, availability, compat, connectors, create_api, health, me, realtime, tools
 from core.auth import TokenVerifier, UserDirectory
 from core.config import load_config
@@ -28,6 +28,7 @@ def create_app(environ: dict | None = None, *, plugins=(), load_entry_points: bo
     """
     config = load_config(environ, instance_path)
     redaction.install()
+    logs.configure(config.is_production)
     app = Flask("connectors", instance_path=str(config.instance_path.resolve()),
                 static_folder=os.path.join(os.path.dirname(__file__), "static"), static_url_path="/static")
     app.config["CONNECTORS"] = config
@@ -69,6 +70,8 @@ def create_app(environ: dict | None = None, *, plugins=(), load_entry_points: bo
 
     i18n.init_app(app)
     app.teardown_appcontext(close_session)
+    logs.init_app(app)
+    metrics.init_app(app)
     api = create_api(app)
     api.register_blueprint(connectors.blp)
     api.register_blueprint(actions.blp)

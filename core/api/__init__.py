@@ -106,16 +106,46 @@ def _error_details(error: ConnectorError) -> dict:
     return {**details, "reason": error.code}
 
 
+#: Seconds a client should wait before retrying while the database or Redis is away.
+RETRY_AFTER = 5
+
+
 def _unexpected_error(error: Exception):
     if isinstance(error, HTTPException):
         return error
-    if isinstance(error, SQLAlchemyError) and not get_db().is_migrated():
+    if isinstance(error, SQLAlchemyError) and _never_migrated():
         return _connector_error(DatabaseNotMigrated())
+    if _backing_service_away(error):
+        log.warning("%s on %s %s: answering 503", type(error).__name__, request.method, request.path)
+        payload = {"code": 503, "status": _reason(503), "errors": {"reason": "unavailable"},
+                   "message": "The service is briefly unavailable; try again in a few seconds."}
+        return payload, 503, {"Retry-After": str(RETRY_AFTER)}
     log.error("Unhandled %s on %s %s", type(error).__name__, request.method, request.path,
               exc_info=(type(error), error, error.__traceback__))
     payload = {"code": 500, "status": _reason(500),
                "message": _("Something went wrong on our side; the error was logged.")}
     return payload, 500
+
+
+def _never_migrated() -> bool:
+    """The database answers but has no schema (an unreachable one is not known to lack it)."""
+    try:
+        return not get_db().is_migrated()
+    except SQLAlchemyError:
+        return False
+
+
+def _backing_service_away(error: Exception) -> bool:
+    """The database or Redis could not be reached (restarting, failing over): worth a retry."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+    from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, (OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError,
+                              RedisConnectionError, RedisTimeoutError))
 
 
 def _reason(status: int) -> str:
