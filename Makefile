@@ -7,7 +7,7 @@ PYTHON := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 RUNTIME := $(VENV)/.installed-runtime
 
-.PHONY: install run test lint worker clean
+.PHONY: install run test lint worker messages screenshots clean
 
 install: $(STAMP)
 
@@ -35,6 +35,20 @@ test: install
 lint: install
 	$(PYTHON) -m ruff --version >/dev/null 2>&1 || $(PYTHON) -m pip install ruff
 	$(PYTHON) -m ruff check core plugins voice_tools tests benchmarks
+
+# Extract every marked message (Python, templates, scripts) into the catalogs, then compile them.
+# Translate the new entries in core/translations/fr/LC_MESSAGES/messages.po and run it again.
+BABEL := $(VENV)/bin/pybabel
+CATALOGS := core/translations
+messages: install
+	$(BABEL) extract -F babel.cfg -k _l -k N_ -k t -k tn:1,2 --no-wrap --sort-by-file --project connector-platform \
+		-o $(CATALOGS)/messages.pot .
+	$(BABEL) update -i $(CATALOGS)/messages.pot -d $(CATALOGS) --no-wrap --ignore-obsolete
+	$(BABEL) compile -d $(CATALOGS) --statistics
+
+# The screenshots in README.md and docs/dashboard.md, taken by the browser tests (in French).
+screenshots: install
+	SCREENSHOTS_DIR=docs/screenshots $(PYTHON) -m pytest -q tests/web
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache *.egg-info $(STAMP) $(RUNTIME)

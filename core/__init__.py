@@ -4,6 +4,7 @@ A connector plugin imports only from this module (an import-linter contract hold
 every name below is documented in ``docs/plugins.md``::
 
     from core import hookimpl, ConnectorSpec, OAuthSpec, ConfigField, Action, ActionParam
+    from core import gettext as _   # messages a person reads, in their language (docs/architecture.md)
 """
 import pluggy
 
@@ -43,6 +44,8 @@ from core.auth import CurrentUser, current_user  # noqa: E402
 from core.actions import ActionContext  # noqa: E402
 from core.platform import Platform, current_platform  # noqa: E402
 from core.connections import settings_of  # noqa: E402
+# Words a person reads, in their language (docs/architecture.md).
+from core.i18n import N_, gettext, lazy_gettext, ngettext  # noqa: E402
 
 __all__ = [
     "PROJECT_NAME", "ENTRY_POINT_GROUP", "hookimpl", "hookspec",
@@ -56,4 +59,5 @@ __all__ = [
     "Model", "UTCDateTime", "utcnow", "Appointment", "User", "UserConnector", "get_session",
     "CurrentUser", "current_user", "may_write_for", "ActionContext", "Platform", "current_platform",
     "settings_of",
+    "N_", "gettext", "lazy_gettext", "ngettext",
 ]

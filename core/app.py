@@ -6,8 +6,8 @@ import os
 
 from flask import Flask
 
-from core import jobs, logs, metrics, platform, redaction, sync, web
-from core.api import actions, appointments, availability, compat, connectors, create_api, health, realtime, tools
+from core import i18n, jobs, logs, metrics, platform, redaction, sync, web
+from core.api import actions, appointments, availability, compat, connectors, create_api, health, me, realtime, tools
 from core.auth import TokenVerifier, UserDirectory
 from core.config import load_config
 from core.credentials import CredentialStore
@@ -68,6 +68,7 @@ def create_app(environ: dict | None = None, *, plugins=(), load_entry_points: bo
     ext["connectors.tools"] = ToolCatalog(registry)
     _check_production_clients(config, registry)
 
+    i18n.init_app(app)
     app.teardown_appcontext(close_session)
     logs.init_app(app)
     metrics.init_app(app)
@@ -77,6 +78,7 @@ def create_app(environ: dict | None = None, *, plugins=(), load_entry_points: bo
     api.register_blueprint(appointments.blp)
     api.register_blueprint(availability.blp)
     api.register_blueprint(tools.blp)
+    api.register_blueprint(me.blp)
     realtime.init_app(app, api)
     for key, blueprints in registry.routes.items():
         for blueprint in blueprints:

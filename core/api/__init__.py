@@ -13,6 +13,7 @@ from core.api import guards
 from core.auth import AuthError, authenticate
 from core.db import get_db, get_session
 from core.errors import ConnectorError, DatabaseNotMigrated
+from core.i18n import N_, _, translate_tree
 
 log = logging.getLogger(__name__)
 
@@ -35,13 +36,39 @@ def create_api(app) -> Api:
             "session": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
             "security": [{"session": []}]},
     )
-    api = Api(app)
+    api = TranslatedApi(app)
     app.register_blueprint(SWAGGER_UI_ASSETS)
     app.before_request(_require_session)
     guards.install(app, api)
     app.register_error_handler(ConnectorError, _connector_error)
     app.register_error_handler(Exception, _unexpected_error)
     return api
+
+
+#: Words for errors raised without a message of their own (unknown path, wrong method, bad input).
+DEFAULT_MESSAGES = {
+    404: N_("There is nothing at this address."),
+    405: N_("This address does not accept this method."),
+    422: N_("Some fields are invalid."),
+}
+
+
+class TranslatedApi(Api):
+    """flask-smorest's API whose error ``message`` and field errors speak the request's language.
+
+    Messages are marked where they are raised; validation messages (marshmallow's own, listed in
+    in ``core.i18n.VALIDATION_MESSAGES``) are translated here. ``code`` and ``errors.reason`` stay as they are.
+    """
+
+    def handle_http_exception(self, error):
+        """flask-smorest's JSON error, its words translated."""
+        payload, status, headers = super().handle_http_exception(error)
+        message = payload.get("message") or DEFAULT_MESSAGES.get(status)
+        if message:
+            payload["message"] = _(message)
+        if "errors" in payload:
+            payload["errors"] = translate_tree(payload["errors"])
+        return payload, status, headers
 
 
 def _require_session():
@@ -53,7 +80,7 @@ def _require_session():
     try:
         authenticate(get_session)
     except AuthError as exc:
-        abort(401, message=str(exc), headers={"WWW-Authenticate": 'Bearer realm="connectors"'})
+        abort(401, message=_(str(exc)), headers={"WWW-Authenticate": 'Bearer realm="connectors"'})
     return None
 
 
@@ -63,7 +90,7 @@ def is_public(view) -> bool:
 
 
 def _connector_error(error: ConnectorError):
-    payload = {"code": error.http_status, "status": _reason(error.http_status), "message": error.message,
+    payload = {"code": error.http_status, "status": _reason(error.http_status), "message": _(error.message),
                "errors": _error_details(error)}
     headers = {}
     if error.details.get("retry_after"):
@@ -96,7 +123,7 @@ def _unexpected_error(error: Exception):
     log.error("Unhandled %s on %s %s", type(error).__name__, request.method, request.path,
               exc_info=(type(error), error, error.__traceback__))
     payload = {"code": 500, "status": _reason(500),
-               "message": "Something went wrong on our side; the error was logged."}
+               "message": _("Something went wrong on our side; the error was logged.")}
     return payload, 500
 
 

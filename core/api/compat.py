@@ -7,6 +7,8 @@ from flask import Blueprint, current_app, request
 from flask_smorest import abort
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 
+from core.i18n import _
+
 blp = Blueprint("cassius_compat", __name__, url_prefix="/api/integrations/google")
 
 ALIASES = {
@@ -20,13 +22,13 @@ ALIASES = {
 
 
 def _forward(name):
-    _, target = ALIASES[name]
+    target = ALIASES[name][1]
     adapter = current_app.url_map.bind("localhost")
     method = "POST" if request.method == "DELETE" else request.method
     try:
         endpoint, args = adapter.match(target, method=method)
     except (NotFound, MethodNotAllowed):
-        abort(501, message=f"{target} is not available in this installation.")
+        abort(501, message=_("%(target)s is not available in this installation.", target=target))
     # ``DELETE …/disconnect`` runs the POST view: a class-based view dispatches on ``request.method``.
     request.method = method
     return current_app.view_functions[endpoint](**args)
