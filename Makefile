@@ -3,9 +3,11 @@
 VENV   := .venv
 PYTHON := $(VENV)/bin/python
 # Touched after a successful install; reinstall only when pyproject.toml is newer.
-STAMP  := $(VENV)/.installed
+# STAMP: runtime and test dependencies (make test); RUNTIME: runtime dependencies only (make run).
+STAMP   := $(VENV)/.installed
+RUNTIME := $(VENV)/.installed-runtime
 
-.PHONY: install run test lint worker clean
+.PHONY: install run test lint worker messages screenshots clean
 
 install: $(STAMP)
 
@@ -16,10 +18,15 @@ $(STAMP): pyproject.toml | $(PYTHON)
 	$(PYTHON) -m pip install -e '.[test]'
 	touch $@
 
-run: install
+# Running needs no test extras; an environment already installed for the tests has everything.
+$(RUNTIME): pyproject.toml | $(PYTHON)
+	[ $(STAMP) -nt pyproject.toml ] || $(PYTHON) -m pip install -e .
+	touch $@
+
+run: $(RUNTIME)
 	$(VENV)/bin/connectors run
 
-worker: install
+worker: $(RUNTIME)
 	$(VENV)/bin/connectors worker
 
 test: install
@@ -30,6 +37,20 @@ lint: install
 	$(PYTHON) -m ruff check core plugins voice_tools tests benchmarks
 	$(VENV)/bin/lint-imports
 
+# Extract every marked message (Python, templates, scripts) into the catalogs, then compile them.
+# Translate the new entries in core/translations/fr/LC_MESSAGES/messages.po and run it again.
+BABEL := $(VENV)/bin/pybabel
+CATALOGS := core/translations
+messages: install
+	$(BABEL) extract -F babel.cfg -k _l -k N_ -k t -k tn:1,2 --no-wrap --sort-by-file --project connector-platform \
+		-o $(CATALOGS)/messages.pot .
+	$(BABEL) update -i $(CATALOGS)/messages.pot -d $(CATALOGS) --no-wrap --ignore-obsolete
+	$(BABEL) compile -d $(CATALOGS) --statistics
+
+# The screenshots in README.md and docs/dashboard.md, taken by the browser tests (in French).
+screenshots: install
+	SCREENSHOTS_DIR=docs/screenshots $(PYTHON) -m pytest -q tests/web
+
 clean:
-	rm -rf build .pytest_cache .ruff_cache *.egg-info $(STAMP)
+	rm -rf build .pytest_cache .ruff_cache *.egg-info $(STAMP) $(RUNTIME)
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +

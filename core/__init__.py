@@ -4,6 +4,7 @@ A connector plugin imports only from this module (an import-linter contract hold
 every name below is documented in ``docs/plugins.md``::
 
     from core import hookimpl, ConnectorSpec, OAuthSpec, ConfigField, Action, ActionParam
+    from core import gettext as _   # messages a person reads, in their language (docs/architecture.md)
 """
 import pluggy
 
@@ -46,6 +47,8 @@ from core.actions import ActionContext  # noqa: E402
 from core.platform import Platform, current_platform  # noqa: E402
 from core.connections import settings_of  # noqa: E402
 from core.appointments import InvalidAppointment, cancel as cancel_appointment, update as update_appointment  # noqa: E402,E501
+# Words a person reads, in their language (docs/architecture.md).
+from core.i18n import N_, gettext, lazy_gettext, ngettext  # noqa: E402
 
 __all__ = [
     "PROJECT_NAME", "ENTRY_POINT_GROUP", "hookimpl", "hookspec",
@@ -60,4 +63,5 @@ __all__ = [
     "get_session", "InvalidAppointment", "cancel_appointment", "update_appointment",
     "CurrentUser", "current_user", "may_write_for", "public", "ActionContext", "Platform", "current_platform",
     "settings_of",
+    "N_", "gettext", "lazy_gettext", "ngettext",
 ]

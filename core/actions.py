@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from core import connections
+from core import connections, metrics
 from core.errors import ConnectorError, NeedsReauth, NotConnected
 from core.oauth.provider import resolve
 
@@ -100,7 +100,13 @@ def run_action(session, extensions, user, spec, action, arguments) -> Any:
         app_config=extensions["connectors.config"], platform=extensions["connectors.platform"],
     )
     try:
-        return action.run(ctx, **clean)
+        result = action.run(ctx, **clean)
     except NeedsReauth as exc:
+        metrics.provider_call(spec.key, exc.code)
         credentials.mark_needs_reauth(user.id, spec.key, exc.message)
         raise
+    except ConnectorError as exc:
+        metrics.provider_call(spec.key, exc.code)
+        raise
+    metrics.provider_call(spec.key)
+    return result

@@ -6,8 +6,8 @@ import os
 
 from flask import Flask
 
-from core import jobs, platform, redaction, sync, web
-from core.api import actions, appointments, availability, connectors, create_api, health, realtime, tools
+from core import i18n, jobs, logs, metrics, platform, redaction, sync, web
+from core.api import actions, appointments, availability, connectors, create_api, health, me, realtime, tools
 from core.auth import TokenVerifier, UserDirectory
 from core.config import load_config
 from core.credentials import CredentialStore
@@ -28,6 +28,7 @@ def create_app(environ: dict | None = None, *, plugins=(), load_entry_points: bo
     """
     config = load_config(environ, instance_path)
     redaction.install()
+    logs.configure(config.is_production)
     app = Flask("connectors", instance_path=str(config.instance_path.resolve()),
                 static_folder=os.path.join(os.path.dirname(__file__), "static"), static_url_path="/static")
     app.config["CONNECTORS"] = config
@@ -67,13 +68,17 @@ def create_app(environ: dict | None = None, *, plugins=(), load_entry_points: bo
     _check_configuration(registry)
     ext["connectors.tools"] = ToolCatalog(registry)
 
+    i18n.init_app(app)
     app.teardown_appcontext(close_session)
+    logs.init_app(app)
+    metrics.init_app(app)
     api = create_api(app)
     api.register_blueprint(connectors.blp)
     api.register_blueprint(actions.blp)
     api.register_blueprint(appointments.blp)
     api.register_blueprint(availability.blp)
     api.register_blueprint(tools.blp)
+    api.register_blueprint(me.blp)
     realtime.init_app(app, api)
     for key, blueprints in registry.routes.items():
         for blueprint in blueprints:

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from core.events import DomainEvent, emit
 from core.models import Appointment
+from core.i18n import _
 
 STATUSES = ("scheduled", "cancelled")
 EDITABLE = ("title", "starts_at", "ends_at", "timezone", "location", "notes", "status")
@@ -32,14 +33,14 @@ class InvalidAppointment(ValueError):
 def check(appointment: Appointment) -> None:
     """Refuse an appointment that ends before it starts, lasts too long or names an unknown zone."""
     if appointment.timezone not in zone_names():
-        raise InvalidAppointment("timezone", f"{appointment.timezone!r} is not an IANA time zone name "
-                                             "(e.g. 'Europe/Paris').")
+        raise InvalidAppointment("timezone", _("“%(zone)s” is not a time zone; pick one such as Europe/Paris.",
+                                               zone=appointment.timezone))
     if appointment.ends_at <= appointment.starts_at:
-        raise InvalidAppointment("ends_at", "ends_at must be after starts_at.")
+        raise InvalidAppointment("ends_at", _("The end must be after the start."))
     if appointment.ends_at - appointment.starts_at > MAX_DURATION:
-        raise InvalidAppointment("ends_at", "An appointment lasts at most 31 days.")
+        raise InvalidAppointment("ends_at", _("An appointment lasts at most 31 days."))
     if appointment.status not in STATUSES:
-        raise InvalidAppointment("status", f"status must be one of {', '.join(STATUSES)}.")
+        raise InvalidAppointment("status", _("The status must be one of %(choices)s.", choices=", ".join(STATUSES)))
 
 
 @functools.cache

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.errors import ConnectorError
+from core.i18n import N_
 from core.models import User
 from core.origin import same_origin
 
@@ -101,7 +102,7 @@ class TokenVerifier:
         claims, verified_at = self._verified.get(digest, (None, 0.0))
         if claims is not None and now - verified_at < self.remember_for:
             if claims["exp"] <= now - CLOCK_LEEWAY:
-                raise AuthError("Token has expired (exp); sign in again")
+                raise AuthError(N_("Your session has expired: sign in again."))
             return claims
         claims = self._verify(token)
         if len(self._verified) >= self.max_remembered:
@@ -130,7 +131,7 @@ class TokenVerifier:
         try:
             registry.validate(claims)
         except ExpiredTokenError:
-            raise AuthError("Token has expired (exp); sign in again") from None
+            raise AuthError(N_("Your session has expired: sign in again.")) from None
         except JoseError as exc:
             raise AuthError(f"Token claims are invalid: {exc.description or exc.error}") from None
         org = claims.get(self.config.jwt_org_claim)
@@ -258,7 +259,7 @@ def authenticate(open_session: Callable[[], Session]) -> CurrentUser:
     """
     token = token_from_request()
     if not token:
-        raise AuthError("Sign in: send 'Authorization: Bearer <session token>'")
+        raise AuthError(N_("Sign in to continue."))
     verifier: TokenVerifier = current_app.extensions["connectors.verifier"]
     claims = verifier.verify(token)
     config = verifier.config

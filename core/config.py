@@ -42,6 +42,9 @@ class Config:
     openai_realtime_secret_ttl: int = 600
     #: Flask-Limiter rate of ``POST /api/v1/realtime/client-secret``, per user.
     realtime_rate_limit: str = "10/minute"
+    #: ``REALTIME_TEST_WEBSOCKET_URL``, honoured only with ``APP_ENV=testing``: the orb talks to this
+    #: scripted Realtime server over WebSocket instead of OpenAI over WebRTC.
+    realtime_test_websocket_url: str | None = None
     #: The token claim holding the user's roles (``JWT_ROLE_CLAIM``).
     jwt_role_claim: str = "roles"
     #: Roles that may change any appointment of their organization (``APPOINTMENT_WRITE_ROLES``).
@@ -186,6 +189,8 @@ def load_config(environ: dict | None = None, instance_path: str | Path | None = 
         openai_realtime_model=environ.get("OPENAI_REALTIME_MODEL", "").strip() or "gpt-realtime",
         openai_realtime_secret_ttl=_secret_ttl(environ),
         realtime_rate_limit=_rate_limit(environ),
+        realtime_test_websocket_url=(environ.get("REALTIME_TEST_WEBSOCKET_URL", "").strip() or None
+                                     if app_env == "testing" else None),
         jwt_role_claim=environ.get("JWT_ROLE_CLAIM", "").strip() or "roles",
         appointment_write_roles=_names(environ, "APPOINTMENT_WRITE_ROLES", "admin"),
         max_content_length=positive_int(environ, "MAX_CONTENT_LENGTH", 1024 * 1024),

@@ -9,6 +9,7 @@ import requests
 from sqlalchemy import select
 
 from core.events import DomainEvent, emit
+from core.i18n import connector_words
 from core.models import UserConnector, UserConnectorCredential
 from core.oauth.provider import resolve
 
@@ -140,7 +141,7 @@ def describe(spec, link: UserConnector | None, cred, config, credentials, sessio
     """
     info = {
         "key": spec.key, "name": spec.name, "kind": spec.kind, "provider": spec.provider,
-        "description": spec.description, "icon": icon_url(spec),
+        "description": connector_words(spec.description), "icon": icon_url(spec),
         "actions": [{"name": a.name, "description": a.description} for a in spec.actions],
         "settings_fields": [_field(f) for f in spec.settings],
         "missing_variables": missing_variables(spec, config),
@@ -195,5 +196,5 @@ def icon_url(spec) -> str:
 
 
 def _field(f) -> dict:
-    return {"name": f.name, "label": f.label, "type": f.type, "secret": f.secret,
-            "required": f.required, "default": f.default, "choices": list(f.choices), "help": f.help}
+    return {"name": f.name, "label": connector_words(f.label), "type": f.type, "secret": f.secret,
+            "required": f.required, "default": f.default, "choices": list(f.choices), "help": connector_words(f.help)}

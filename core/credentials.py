@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, UTC
 from authlib.integrations.base_client.errors import OAuthError
 from sqlalchemy import select
 
+from core import metrics
 from core.crypto import Cipher, associated_data
 from core.errors import ConnectorError, NeedsReauth, NotConnected
 from core.locks import distributed_lock
@@ -155,11 +156,14 @@ class CredentialStore:
             fresh = client.refresh_token(provider.token_url, refresh_token=token["refresh_token"], timeout=15)
         except OAuthError as exc:
             if exc.error in ("invalid_grant", "unauthorized_client", "invalid_client"):
+                metrics.token_refresh(key, "needs_reauth")
                 message = "Access was revoked or expired at the provider; reconnect to resume."
                 self.mark_needs_reauth(user_id, key, message)
                 raise NeedsReauth(message) from None
+            metrics.token_refresh(key, "failed")
             raise ConnectorError(f"Token refresh failed ({exc.error})") from None
         except Exception as exc:
+            metrics.token_refresh(key, "failed")
             raise ConnectorError(f"Token refresh failed: {type(exc).__name__}") from None
         finally:
             client.close()
@@ -168,6 +172,7 @@ class CredentialStore:
             fresh["refresh_token"] = token["refresh_token"]
         with self.db.session_scope() as session:
             self.save_tokens(session, user_id, spec, fresh)
+        metrics.token_refresh(key, "ok")
         log.info("Refreshed the %s token of user %s", key, user_id)
         return fresh
 
@@ -177,5 +182,7 @@ class CredentialStore:
             link = session.scalars(select(UserConnector).where(
                 UserConnector.user_id == user_id, UserConnector.connector_code == key)).first()
             if link is not None:
+                if link.status != "needs_reauth":
+                    metrics.needs_reauth(key)
                 link.status, link.last_error = "needs_reauth", message
 

@@ -57,6 +57,15 @@ def reconcile(session, platform):
 
 
 @hookspec
+def metrics(session, platform):
+    """Return gauges measured now for ``GET /metrics``: a list of ``(name, help, value)``.
+
+    Each becomes the Prometheus gauge ``connectors_<name>``; measure across every user (never one
+    series per user or organization) with ``session``.
+    """
+
+
+@hookspec
 def status_details(connector, user_id, session, platform):
     """Return extra fields (e.g. ``last_sync``) for ``user_id``'s status of ``connector``, or None."""
 

@@ -3,6 +3,10 @@
 Work is always scheduled with :func:`enqueue_after_commit`, so a job never runs for a change
 that was rolled back, and never before the change is visible to it.
 
+A job asks to run again later by returning :class:`rq.Retry`: RQ's scheduler honours it in a
+worker; in-process, :class:`InlineScheduler` (one daemon thread per app, started on first use)
+runs the job again after the same interval, so a transient failure heals without Redis.
+
 Level-triggered jobs (they read the current state and bring something in line with it) may
 be *coalesced*: with ``coalesce=key``, a job is not enqueued again while one with the same key
 is still waiting in the queue. A Redis marker ``connectors:queued:<key>`` (set with NX) says
@@ -11,10 +15,17 @@ committed after that enqueues a new job and a change committed before it is seen
 """
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
+import threading
+import time
 
 from flask import current_app
+from rq import Retry
 from sqlalchemy import event
+
+from core.logs import REQUEST_ID
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +40,8 @@ def enqueue_after_commit(session, func, *args, **options) -> None:
 
     ``func`` must be an importable module-level function. ``options`` go to RQ's
     ``enqueue_call`` (``retry``, ``job_id``…), except ``coalesce`` (see the module's doc);
-    in-process mode ignores them.
+    in-process mode ignores them. The job carries the current request id (``meta["request_id"]``
+    on RQ) into its log lines.
     """
     session.info.setdefault(_PENDING, []).append((func, args, options))
 
@@ -56,12 +68,11 @@ def dispatch(func, *args, coalesce: str | None = None, **options) -> None:
     the change is committed and ``connectors sync reconcile`` picks it up later."""
     queue = current_app.extensions.get("connectors.queue")
     if queue is None:
-        try:
-            func(*args)
-        except Exception:
-            log.exception("In-process job %s failed", func.__name__)
+        run_inline(current_app._get_current_object(), func, args)
         return
     marker = f"connectors:queued:{coalesce}" if coalesce else None
+    if REQUEST_ID.get():
+        options = {**options, "meta": {**options.get("meta", {}), "request_id": REQUEST_ID.get()}}
     try:
         if marker is not None:
             if not queue.connection.set(marker, 1, nx=True, ex=COALESCE_TTL):
@@ -88,3 +99,54 @@ def _forget(queue, marker: str) -> None:
         queue.connection.delete(marker)
     except Exception:  # Redis is down: the marker's TTL ends it
         pass
+
+
+def run_inline(app, func, args: tuple) -> None:
+    """Run a job in this process (app context pushed); a returned :class:`rq.Retry` schedules it again."""
+    try:
+        result = func(*args)
+    except Exception:
+        log.exception("In-process job %s failed", func.__name__)
+        return
+    if isinstance(result, Retry):
+        delay = result.intervals[0] if result.intervals else 0
+        app.extensions.setdefault("connectors.inline_scheduler", InlineScheduler(app)).after(delay, func, args)
+
+
+class InlineScheduler:
+    """In-process mode's retry timer: runs jobs again after their delay, in one daemon thread.
+
+    The same job (function and arguments) waits at most once: it reads the current state when it
+    runs, so one later run does what several would.
+    """
+
+    def __init__(self, app):
+        self.app = app
+        self._due: list[tuple[float, int, object, tuple, str | None]] = []
+        self._waiting: set[tuple] = set()
+        self._order = itertools.count()
+        self._changed = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def after(self, seconds: float, func, args: tuple) -> None:
+        """Run ``func(*args)`` in ``seconds`` (unless the same job is already waiting)."""
+        with self._changed:
+            if (func, args) in self._waiting:
+                return
+            self._waiting.add((func, args))
+            heapq.heappush(self._due, (time.monotonic() + seconds, next(self._order), func, args, REQUEST_ID.get()))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, daemon=True, name="inline-retries")
+                self._thread.start()
+            self._changed.notify()
+
+    def _loop(self) -> None:
+        while True:
+            with self._changed:
+                while not self._due or self._due[0][0] > time.monotonic():
+                    self._changed.wait(self._due[0][0] - time.monotonic() if self._due else None)
+                _, _, func, args, request_id = heapq.heappop(self._due)
+                self._waiting.discard((func, args))
+            REQUEST_ID.set(request_id)
+            with self.app.app_context():
+                run_inline(self.app, func, args)

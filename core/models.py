@@ -52,6 +52,8 @@ class User(Timestamps, Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     org_id: Mapped[str] = mapped_column(String(128), nullable=False, index=True)
     external_id: Mapped[str] = mapped_column(String(255), nullable=False)
+    #: The language the user chose (``fr`` or ``en``); ``None`` follows the browser, else French.
+    locale: Mapped[str | None] = mapped_column(String(8))
 
 
 class UserConnector(Timestamps, Base):

@@ -82,6 +82,13 @@ class Platform:
         it expires within 5 minutes or was just ``rejected``; raises :class:`core.NeedsReauth`."""
         return self.credentials.access_token(user_id, key, rejected=rejected)
 
+    def record_provider_call(self, key: str, error: str | None = None, count: int = 1) -> None:
+        """Count ``count`` calls to connector ``key``'s provider for ``GET /metrics``; ``error`` is the
+        failure's reason (a stable code, an HTTP status, the provider's reason), None for a success."""
+        from core import metrics
+
+        metrics.provider_call(key, error, count)
+
     def mark_needs_reauth(self, user_id: int, key: str, message: str) -> None:
         """Flag the user's connection of ``key`` as needing a new consent, with ``message``."""
         self.credentials.mark_needs_reauth(user_id, key, message)

@@ -13,6 +13,8 @@ import threading
 import time
 from dataclasses import dataclass
 
+from core import metrics
+
 KEY_PREFIX = "connectors:quota:"
 
 _TAKE = """
@@ -48,6 +50,12 @@ class Bucket:
 
     name: str
     per_minute: int
+
+    @property
+    def kind(self) -> str:
+        """The name without a trailing user id (``google_calendar:user``): what metrics label it by."""
+        prefix, _, last = self.name.rpartition(":")
+        return prefix if prefix and last.isdigit() else self.name
 
     @property
     def capacity(self) -> float:
@@ -90,8 +98,12 @@ class Quota:
             granted, wait, waiting_for = self._script(
                 keys=[KEY_PREFIX + b.name for b in buckets],
                 args=[wanted, minimum, *[v for b in buckets for v in (b.rate, b.capacity)]])
-            return Grant(int(granted), float(wait), buckets[int(waiting_for) - 1] if int(waiting_for) else None)
-        return self._take_locally(buckets, wanted, minimum)
+            grant = Grant(int(granted), float(wait), buckets[int(waiting_for) - 1] if int(waiting_for) else None)
+        else:
+            grant = self._take_locally(buckets, wanted, minimum)
+        if not grant.tokens and grant.waiting_for is not None:
+            metrics.quota_wait(grant.waiting_for.kind, grant.wait)
+        return grant
 
     def _take_locally(self, buckets, wanted, minimum):
         with self._lock:

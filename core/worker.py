@@ -6,6 +6,7 @@ which re-enqueues jobs that returned :class:`rq.Retry` when their time comes. ``
 N`` forks N such workers. Every worker also runs a reconcile ticker: at most once per
 ``reconcile_every`` seconds across all workers (a Redis key decides which), it calls every
 plugin's ``reconcile`` hook, so a lost enqueue or a killed worker's job is picked up again.
+When Redis goes away (a restart), the worker starts again once it answers instead of exiting.
 """
 from __future__ import annotations
 
@@ -14,12 +15,19 @@ import multiprocessing
 import os
 import signal
 import threading
+import time
 
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import Queue, SimpleWorker
+
+from core.logs import REQUEST_ID
 
 log = logging.getLogger(__name__)
 
 TICK_KEY = "connectors:reconcile:tick"
+#: Seconds between attempts to start a worker again after Redis went away.
+RECONNECT = 1.0
 
 
 class AppWorker(SimpleWorker):
@@ -28,7 +36,8 @@ class AppWorker(SimpleWorker):
     app = None
 
     def execute_job(self, job, queue):
-        """Run ``job`` with the app context pushed."""
+        """Run ``job`` with the app context pushed and its request id in the log context."""
+        REQUEST_ID.set(job.meta.get("request_id"))
         with self.app.app_context():
             return super().execute_job(job, queue)
 
@@ -62,9 +71,20 @@ def work(app, queues: list[str], *, burst: bool = False, reconcile_every: float 
     if reconcile_every > 0 and not burst:
         threading.Thread(target=_ticker, args=(app, reconcile_every, stop), daemon=True, name="reconcile").start()
     worker_class = type("ConnectorsWorker", (AppWorker,), {"app": app})
-    worker = worker_class([Queue(name, connection=redis_client) for name in queues], connection=redis_client)
     try:
-        return worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")
+        while True:
+            worker = worker_class([Queue(name, connection=redis_client) for name in queues], connection=redis_client)
+            try:
+                return worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")
+            except (RedisConnectionError, RedisTimeoutError) as exc:
+                if burst:
+                    raise
+                # Redis restarting: RQ's worker gives up; a new one registers once Redis answers again
+                # (what Redis lost meanwhile, the periodic reconcile enqueues again).
+                log.warning("Lost Redis (%s); a new worker starts in %s s", type(exc).__name__, RECONNECT)
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)  # nothing runs now: stop at once if asked
+                signal.signal(signal.SIGINT, signal.default_int_handler)
+                time.sleep(RECONNECT)
     finally:
         stop.set()
 

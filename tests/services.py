@@ -63,11 +63,13 @@ __all__ = [
     "RedisServer",
     "SMTPServer",
     "TLSCertificate",
+    "TemporaryCluster",
     "find_or_start_postgres",
     "free_port",
     "generate_tls_certificate",
     "postgres_database_url",
     "postgres_server",
+    "private_postgres",
     "redis_server",
     "redis_url",
     "smtp_server",
@@ -252,6 +254,19 @@ class PostgresServer:
             self.drop_database(name)
 
 
+@dataclass(frozen=True)
+class TemporaryCluster(PostgresServer):
+    """A throw-away cluster of this test run's own, which a test may restart."""
+
+    restart_command: tuple[str, ...] = ()
+    user: str | None = None
+    workdir: Path | None = None
+
+    def restart(self) -> None:
+        """Stop the server at once (``-m immediate``: like a crash) and start it again on the same port."""
+        _run_as(list(self.restart_command), self.user, self.workdir)
+
+
 def _libpq_url(url: str) -> str:
     """Turn a SQLAlchemy or libpq PostgreSQL URL into a libpq URI."""
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
@@ -345,9 +360,12 @@ def _temporary_cluster() -> Iterator[PostgresServer]:
         except RuntimeError as exc:
             raise RuntimeError(f"{exc}\nserver log:\n{_tail(log_file)}") from None
         try:
-            yield PostgresServer(
+            yield TemporaryCluster(
                 f"postgresql://postgres@{LOOPBACK}:{port}/postgres",
                 origin=f"temporary cluster in {workdir}",
+                restart_command=(pg_ctl, "-D", str(data), "-l", str(log_file), "-o", server_options,
+                                 "-m", "immediate", "-w", "-t", "60", "restart"),
+                user=user, workdir=workdir,
             )
         finally:
             _run_as([pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"], user, workdir)
@@ -410,6 +428,13 @@ def postgres_server() -> Iterator[PostgresServer]:
         + INSTALL_HINT.format(package="postgresql"),
         pytrace=False,
     )
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[TemporaryCluster]:
+    """A PostgreSQL cluster of this test's own (``initdb``), which the test may ``restart()``."""
+    with _temporary_cluster() as cluster:
+        yield cluster
 
 
 @pytest.fixture

@@ -30,14 +30,16 @@ def gunicorn(tmp_path):
     server = subprocess.Popen([str(Path(sys.executable).with_name("gunicorn")), "-c", str(ROOT / "gunicorn.conf.py"),
                                "core.app:create_app()"], cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT,
                               start_new_session=True)
-    deadline = time.monotonic() + 30
-    while True:
+    deadline = time.monotonic() + 120
+    while True:  # until a worker has loaded the app (seconds on a busy machine), not just the master's socket
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+                if exchange(connection, "/healthz").startswith(b"HTTP/1.1 200"):
+                    break
         except OSError:
-            assert server.poll() is None and time.monotonic() < deadline, log_text(log)
-            time.sleep(0.1)
+            pass
+        assert server.poll() is None and time.monotonic() < deadline, log_text(log)
+        time.sleep(0.1)
     yield port, log
     os.killpg(server.pid, signal.SIGTERM)
     server.wait(15)

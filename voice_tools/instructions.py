@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from datetime import date
 
-LOCALES = ("en", "fr")
-
 _PROMPTS = {
     "en": (
         "You are Donna, the voice assistant of Cassius, a scheduling app. Speak English, warmly and briefly: "
@@ -29,18 +27,6 @@ _PROMPTS = {
     ),
 }
 _NONE = {"en": "none", "fr": "aucun"}
-
-
-def choose_locale(explicit: str | None, accept_language=None) -> str:
-    """``en`` or ``fr``: an explicit ``locale`` (``fr-FR`` counts as ``fr``) wins over the
-    ``Accept-Language`` header (werkzeug's parsed ``request.accept_languages``); English by default."""
-    if explicit:
-        language = explicit.strip().lower().replace("_", "-").split("-")[0]
-        if language in LOCALES:
-            return language
-    if accept_language is not None:
-        return accept_language.best_match(LOCALES, default="en")
-    return "en"
 
 
 def donna(locale: str, connected: dict[str, list[str]], others: list[str], today: date) -> str:

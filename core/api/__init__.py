@@ -14,6 +14,7 @@ from core.api import guards
 from core.auth import AuthError, authenticate, is_public, public
 from core.db import get_db, get_session
 from core.errors import ConnectorError, DatabaseNotMigrated
+from core.i18n import N_, _, translate_tree
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ def create_api(app) -> Api:
             "session": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
             "security": [{"session": []}]},
     )
-    api = Api(app)
+    api = TranslatedApi(app)
     app.register_blueprint(SWAGGER_UI_ASSETS)
     for endpoint, view in list(app.view_functions.items()):  # the OpenAPI document and its viewer
         if endpoint.startswith("api-docs."):
@@ -52,6 +53,32 @@ def _calling(view):
     return call
 
 
+#: Words for errors raised without a message of their own (unknown path, wrong method, bad input).
+DEFAULT_MESSAGES = {
+    404: N_("There is nothing at this address."),
+    405: N_("This address does not accept this method."),
+    422: N_("Some fields are invalid."),
+}
+
+
+class TranslatedApi(Api):
+    """flask-smorest's API whose error ``message`` and field errors speak the request's language.
+
+    Messages are marked where they are raised; validation messages (marshmallow's own, listed in
+    in ``core.i18n.VALIDATION_MESSAGES``) are translated here. ``code`` and ``errors.reason`` stay as they are.
+    """
+
+    def handle_http_exception(self, error):
+        """flask-smorest's JSON error, its words translated."""
+        payload, status, headers = super().handle_http_exception(error)
+        message = payload.get("message") or DEFAULT_MESSAGES.get(status)
+        if message:
+            payload["message"] = _(message)
+        if "errors" in payload:
+            payload["errors"] = translate_tree(payload["errors"])
+        return payload, status, headers
+
+
 def _require_session():
     """Every ``/api/`` request needs a session unless its view is declared public (see
     :func:`core.auth.public`): decided on the view, never by the path."""
@@ -63,12 +90,12 @@ def _require_session():
     try:
         authenticate(get_session)
     except AuthError as exc:
-        abort(401, message=str(exc), headers={"WWW-Authenticate": 'Bearer realm="connectors"'})
+        abort(401, message=_(str(exc)), headers={"WWW-Authenticate": 'Bearer realm="connectors"'})
     return None
 
 
 def _connector_error(error: ConnectorError):
-    payload = {"code": error.http_status, "status": _reason(error.http_status), "message": error.message,
+    payload = {"code": error.http_status, "status": _reason(error.http_status), "message": _(error.message),
                "errors": _error_details(error)}
     headers = {}
     if error.details.get("retry_after"):
@@ -84,16 +111,46 @@ def _error_details(error: ConnectorError) -> dict:
     return {**details, "reason": error.code}
 
 
+#: Seconds a client should wait before retrying while the database or Redis is away.
+RETRY_AFTER = 5
+
+
 def _unexpected_error(error: Exception):
     if isinstance(error, HTTPException):
         return error
-    if isinstance(error, SQLAlchemyError) and not get_db().is_migrated():
+    if isinstance(error, SQLAlchemyError) and _never_migrated():
         return _connector_error(DatabaseNotMigrated())
+    if _backing_service_away(error):
+        log.warning("%s on %s %s: answering 503", type(error).__name__, request.method, request.path)
+        payload = {"code": 503, "status": _reason(503), "errors": {"reason": "unavailable"},
+                   "message": "The service is briefly unavailable; try again in a few seconds."}
+        return payload, 503, {"Retry-After": str(RETRY_AFTER)}
     log.error("Unhandled %s on %s %s", type(error).__name__, request.method, request.path,
               exc_info=(type(error), error, error.__traceback__))
     payload = {"code": 500, "status": _reason(500),
-               "message": "Something went wrong on our side; the error was logged."}
+               "message": _("Something went wrong on our side; the error was logged.")}
     return payload, 500
+
+
+def _never_migrated() -> bool:
+    """The database answers but has no schema (an unreachable one is not known to lack it)."""
+    try:
+        return not get_db().is_migrated()
+    except SQLAlchemyError:
+        return False
+
+
+def _backing_service_away(error: Exception) -> bool:
+    """The database or Redis could not be reached (restarting, failing over): worth a retry."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+    from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, (OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError,
+                              RedisConnectionError, RedisTimeoutError))
 
 
 def _reason(status: int) -> str:

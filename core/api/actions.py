@@ -8,6 +8,7 @@ from core.api.connectors import connector_or_404
 from core.api.schemas import object_body
 from core.auth import current_user
 from core.db import get_session
+from core.i18n import _
 
 blp = Blueprint("actions", __name__, url_prefix="/api/v1/connectors",
                 description="Run a connector's actions as the signed-in user.")
@@ -22,7 +23,7 @@ class ActionRun(MethodView):
         spec = connector_or_404(key)
         action = find_action(spec, name)
         if action is None:
-            abort(404, message=f"{spec.name} has no action {name!r}.")
+            abort(404, message=_("%(name)s has no action “%(action)s”.", name=spec.name, action=name))
         arguments = request.get_json(silent=True) if request.data else {}
         result = run_action(get_session(), current_app.extensions, current_user(), spec, action, arguments)
         return {"result": result}

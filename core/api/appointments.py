@@ -15,6 +15,7 @@ from core.db import get_session
 from core.models import User
 from core.permissions import may_write_for
 from core.platform import current_platform
+from core.i18n import _
 
 blp = Blueprint("appointments", __name__, url_prefix="/api/v1/appointments",
                 description="The appointments that sync to each owner's chosen calendar.")
@@ -93,7 +94,7 @@ def _registry():
 def _one_or_404(appointment_id: int):
     appointment = appointments.get(get_session(), current_user().org_id, appointment_id)
     if appointment is None:
-        abort(404, message=f"No appointment {appointment_id} in your organization.")
+        abort(404, message=_("No appointment %(id)s in your organization.", id=appointment_id))
     return appointment
 
 
@@ -111,7 +112,7 @@ def _writable_or_403(appointment_id: int):
     """The appointment, if this user may change it (:func:`core.permissions.may_write_for`)."""
     appointment = _one_or_404(appointment_id)
     if not may_write_for(current_user(), appointment.owner_user_id):
-        abort(403, message="Only the appointment's owner or an organization manager can change it.",
+        abort(403, message=_("Only the appointment's owner or an organization manager can change it."),
               errors={"reason": "forbidden"})
     return appointment
 
@@ -187,7 +188,7 @@ class AppointmentItem(MethodView):
         unless ``allow_conflict`` is true."""
         allow_conflict = changes.pop("allow_conflict")
         if not changes:
-            abort(422, message="Nothing to change.", errors={"json": {"_schema": ["Send at least one field."]}})
+            abort(422, message=_("Nothing to change."), errors={"json": {"_schema": [_("Send at least one field.")]}})
         appointment = _writable_or_403(appointment_id)
         after = {k: changes.get(k, getattr(appointment, k)) for k in ("starts_at", "ends_at", "status")}
         moved = any(after[k] != getattr(appointment, k) for k in after)

@@ -18,6 +18,7 @@ from core.db import get_session
 from core.errors import ConnectorError
 from core.oauth import flow
 from core.oauth.provider import resolve
+from core.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ def connector_or_404(key: str):
     """The declaration of ``key``, or a 404 naming the installed connectors."""
     spec = services()[0].connector(key)
     if spec is None:
-        abort(404, message=f"No connector {key!r} is installed.")
+        abort(404, message=_("No connector “%(key)s” is installed.", key=key))
     return spec
 
 
@@ -46,7 +47,7 @@ def status_of(spec) -> dict:
 
 def statuses(specs) -> list[dict]:
     """This user's status for each of ``specs``, from one read of their rows."""
-    registry, credentials, _, config = services()
+    registry, credentials, _cipher, config = services()
     session = get_session()
     links, creds = connections.user_rows(session, current_user().id)
     return [connections.describe(spec, links.get(spec.key), creds.get(spec.key), config, credentials, session,
@@ -100,11 +101,12 @@ def start_oauth(key: str, return_to: str | None):
     """Begin the authorization-code flow for ``key`` and answer as the client prefers."""
     spec = connector_or_404(key)
     if spec.kind != "oauth2":
-        abort(400, message=f"{spec.name} is connected with POST /api/v1/connectors/{key}/config, not OAuth.")
-    _, _, cipher, config = services()
+        abort(400, message=_("%(name)s is set up with a form, not by signing in.", name=spec.name))
+    cipher, config = services()[2:]
     missing = connections.missing_variables(spec, config)
     if missing:
-        abort(503, message=f"{spec.name} is not configured: set {', '.join(missing)}.")
+        log.warning("%s cannot connect until the operator sets %s", key, ", ".join(missing))
+        abort(503, message=_("%(name)s is not available yet: ask your administrator to set it up.", name=spec.name))
     session = get_session()
     started = flow.start(session, cipher, config, spec, current_user().id,
                          request.cookies.get(flow.BROWSER_COOKIE), return_to)
@@ -179,10 +181,10 @@ class ConnectorConfig(MethodView):
         """Config connectors: validate the values against the service for real, store them encrypted, activate."""
         spec = connector_or_404(key)
         if spec.kind != "config":
-            abort(400, message=f"{spec.name} connects through OAuth: GET /api/v1/connectors/{key}/redirect.")
+            abort(400, message=_("%(name)s connects by signing in to it, not with a form.", name=spec.name))
         values = load_body(spec.fields)
         account = spec.validate(values)
-        registry, credentials, _, _ = services()
+        registry, credentials = services()[:2]
         session = get_session()
         credentials.save_config(session, current_user().id, spec, values)
         connections.activate(session, registry, current_user(), spec, account)
@@ -201,7 +203,7 @@ class ConnectorSettings(MethodView):
         """Change this user's settings of a connector (e.g. ``calendar_id``, ``sync_enabled``)."""
         spec = connector_or_404(key)
         if not spec.settings:
-            abort(400, message=f"{spec.name} has no settings.")
+            abort(400, message=_("%(name)s has no settings.", name=spec.name))
         changes = load_body(spec.settings, partial=True)
         registry = services()[0]
         session = get_session()
@@ -218,7 +220,7 @@ class ConnectorRevoke(MethodView):
     def post(self, key):
         """Revoke at the provider where possible, purge the credentials, and deactivate."""
         spec = connector_or_404(key)
-        registry, credentials, _, config = services()
+        registry, credentials, _cipher, config = services()
         session = get_session()
         revoked = connections.disconnect(session, registry, credentials, config, current_user(), spec)
         session.commit()
@@ -229,11 +231,11 @@ def load_body(declared, partial: bool = False) -> dict:
     """Validate the JSON body against ``declared`` fields; a 422 names each bad field."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        abort(422, message="Send a JSON object.", errors={"json": ["Expected a JSON object."]})
+        abort(422, message=_("Send a JSON object."), errors={"json": [_("Expected a JSON object.")]})
     try:
         values = schema_for(declared, partial=partial).load(body, partial=partial)
     except ValidationError as exc:
-        abort(422, message="Some fields are invalid.", errors={"json": exc.messages})
+        abort(422, message=_("Some fields are invalid."), errors={"json": exc.messages})
     if partial and not values:
-        abort(422, message="Nothing to change.", errors={"json": {"_schema": ["Send at least one field."]}})
+        abort(422, message=_("Nothing to change."), errors={"json": {"_schema": [_("Send at least one field.")]}})
     return values

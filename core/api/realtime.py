@@ -21,6 +21,7 @@ from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields
 
 from core.api.tools import LOCALE_HELP, request_locale, tool_call
+from core.i18n import _
 from voice_tools.session import agent_setup, realtime_session
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,8 @@ class ClientSecret(MethodView):
         app = current_app._get_current_object()
         config = app.extensions["connectors.config"]
         if not config.openai_api_key:
-            abort(503, message="Voice is not available: the operator must set OPENAI_API_KEY.")
+            log.warning("Voice is off: set OPENAI_API_KEY to offer it")
+            abort(503, message=_("Voice is not available yet: ask your administrator to turn it on."))
         setup = agent_setup(tool_call(), request_locale((args or {}).get("locale")))
         try:
             secret = openai_client(app).realtime.client_secrets.create(
@@ -68,10 +70,10 @@ class ClientSecret(MethodView):
                 session=realtime_session(setup))
         except openai.APIStatusError as exc:
             log.warning("OpenAI refused a Realtime client secret: HTTP %s", exc.status_code)
-            abort(502, message=f"OpenAI refused to start a voice session (HTTP {exc.status_code}).")
+            abort(502, message=_("The voice service refused to start a conversation. Try again later."))
         except openai.APIError as exc:
             log.warning("OpenAI could not be reached for a client secret: %s", type(exc).__name__)
-            abort(502, message="OpenAI could not be reached; try again in a moment.")
+            abort(502, message=_("The voice service could not be reached; try again in a moment."))
         return {"value": secret.value, "expires_at": secret.expires_at}
 
 

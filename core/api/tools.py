@@ -8,14 +8,14 @@ from core.api.schemas import object_body
 from core.auth import current_user
 from core.db import get_session
 from voice_tools.dispatcher import ToolCall, invoke
-from voice_tools.instructions import choose_locale
+from core.i18n import current_locale, normalize
 from voice_tools.session import agent_setup_json
 
 blp = Blueprint("tools", __name__, url_prefix="/api/v1/tools",
                 description="The tools this user's agent may call, and running one of them.")
 
 
-LOCALE_HELP = "en or fr; default: the Accept-Language header, else en"
+LOCALE_HELP = "fr or en; default: the user's saved language, else the Accept-Language header, else fr"
 
 
 class AgentSetupSchema(Schema):
@@ -39,8 +39,8 @@ def tool_call() -> ToolCall:
 
 
 def request_locale(explicit: str | None = None) -> str:
-    """``en`` or ``fr`` from ``explicit`` (a ``locale`` field), else the ``Accept-Language`` header."""
-    return choose_locale(explicit or request.args.get("locale"), request.accept_languages)
+    """``fr`` or ``en`` from ``explicit`` (a ``locale`` field or query argument), else the request's locale."""
+    return normalize(explicit or request.args.get("locale")) or current_locale()
 
 
 @blp.route("")

@@ -2,7 +2,8 @@
 import { api, ApiError } from "./js/api.js";
 import { AppointmentsPanel } from "./js/appointments.js";
 import { ConnectorGrid } from "./js/grid.js";
-import { toast } from "./js/ui.js";
+import { t } from "./js/i18n.js";
+import { setUpIdentity } from "./js/identity.js";
 import { mountOrb } from "./orb.js";
 
 const $ = (id) => document.getElementById(id);
@@ -36,25 +37,13 @@ async function startApp() {
       grid: new ConnectorGrid($("grid"), $("grid-summary")),
       appointments: new AppointmentsPanel($("appointments")),
     };
-    mountOrb({ button: $("orb"), status: $("orb-status"), dock: $("orb-dock"), label: $("orb-label") });
+    mountOrb({ button: $("orb"), status: $("orb-status"), dock: $("orb-dock"), label: $("orb-label"),
+               transcript: $("orb-transcript") });
   }
-  await Promise.all([views.grid.load(), views.appointments.load()]);
-  announceConnected(views.grid);
-}
-
-/** After the OAuth round trip the callback page sends us to `/?connected=<key>`: say so once. */
-function announceConnected(grid) {
-  const params = new URLSearchParams(window.location.search);
-  const key = params.get("connected");
-  if (!key) return;
-  const connector = grid.connectors.find((c) => c.key === key);
-  if (connector) {
-    toast(`${connector.name} connected${connector.account ? ` as ${connector.account}` : ""}.`);
-    grid.highlight(key);
-  }
-  params.delete("connected");
-  const query = params.toString();
-  window.history.replaceState(null, "", window.location.pathname + (query ? `?${query}` : ""));
+  await views.grid.load();
+  // Appointments go to the connector that syncs a calendar: its state explains a change still waiting.
+  views.appointments.setCalendars(views.grid.connectors.filter((c) => (c.settings_fields || []).some((f) => f.name === "sync_enabled")));
+  await views.appointments.load();
 }
 
 function setUpSignin() {
@@ -66,7 +55,7 @@ function setUpSignin() {
     const org = form.elements.org.value.trim();
     const error = $("signin-error");
     if (!user || !org) {
-      error.textContent = "Enter a user id and an organization.";
+      error.textContent = t("Enter a user id and an organization.");
       (user ? form.elements.org : form.elements.user).focus();
       return;
     }
@@ -75,29 +64,28 @@ function setUpSignin() {
     try {
       const who = await api("/dev/session", { method: "POST", body: { user, org } });
       error.textContent = "";
+      // The page is written in the language of whoever signed in: load it again as them.
+      if (who.locale && who.locale !== document.documentElement.lang) {
+        window.location.reload();
+        return;
+      }
       showIdentity(who.user, who.org);
       await startApp();
       $("connectors-title").focus();
     } catch (err) {
-      error.textContent = err instanceof ApiError ? err.fullMessage : err.message;
+      error.textContent = err instanceof ApiError ? err.message : String(err.message);
     } finally {
       submit.disabled = false;
     }
   });
-  const signout = $("signout");
-  if (signout) {
-    signout.addEventListener("click", async () => {
-      await api("/dev/logout", { method: "POST" }).catch(() => null);
-      window.location.assign("/");
-    });
-  }
 }
 
-window.addEventListener("auth:required", (event) => {
-  showSignin(devSignin ? `Your session ended (${event.detail}). Sign in again.` : null);
+window.addEventListener("auth:required", () => {
+  showSignin(devSignin ? t("Your session ended. Sign in again.") : null);
 });
 
 setUpSignin();
+setUpIdentity();
 if (root.dataset.user) {
   showIdentity(root.dataset.user, root.dataset.org);
   startApp();

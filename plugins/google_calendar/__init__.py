@@ -75,6 +75,12 @@ def check_configuration(platform):
 
 
 @hookimpl
+def metrics(session):
+    """Pending links and sync lag (age of the oldest change that could sync now) for /metrics."""
+    return links.gauges(session)
+
+
+@hookimpl
 def handle_event(event, session):
     """A calendar switch re-places every link; connecting, switching calendars or sync, and disconnecting
     open, replace or forget the push channel."""

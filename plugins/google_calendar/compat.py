@@ -5,9 +5,10 @@ route's view, so the two can never drift apart.
 """
 from flask import Blueprint, current_app, request
 from flask_smorest import abort
-
-from core import public
 from werkzeug.exceptions import MethodNotAllowed, NotFound
+
+from core import gettext as _
+from core import public
 
 blp = Blueprint("cassius_compat", __name__, url_prefix="/api/integrations/google")
 
@@ -22,13 +23,13 @@ ALIASES = {
 
 
 def _forward(name):
-    _, target = ALIASES[name]
+    target = ALIASES[name][1]
     adapter = current_app.url_map.bind("localhost")
     method = "POST" if request.method == "DELETE" else request.method
     try:
         endpoint, args = adapter.match(target, method=method)
     except (NotFound, MethodNotAllowed):
-        abort(501, message=f"{target} is not available in this installation.")
+        abort(501, message=_("%(target)s is not available in this installation.", target=target))
     # ``DELETE …/disconnect`` runs the POST view: a class-based view dispatches on ``request.method``.
     request.method = method
     return current_app.view_functions[endpoint](**args)

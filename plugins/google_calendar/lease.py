@@ -66,7 +66,7 @@ class _RedisLease:
 
 class _NoPark:
     def park(self, seconds: float) -> None:
-        """In-process runs are never retried: what stays pending waits for reconcile."""
+        """In-process, the database lock ends with the run; its retry takes it again when due."""
 
 
 @contextmanager

@@ -244,3 +244,23 @@ def appointment_fields(platform, session, appointment_ids: list[int]) -> dict[in
     return {link.appointment_id: {"sync_status": link.sync_status, "external_event_id": link.external_event_id,
                                   "calendar_id": link.calendar_id, "sync_error": link.last_error,
                                   "synced_at": link.synced_at} for link in rows}
+
+
+def gauges(session) -> list[tuple[str, str, float]]:
+    """``/metrics`` gauges: stale links, failed links, and the sync lag of connections that may sync now."""
+    pending = session.scalar(select(func.count()).select_from(CalendarEventLink).join(
+        Appointment, Appointment.id == CalendarEventLink.appointment_id).where(STALE))
+    failed = session.scalar(select(func.count()).select_from(CalendarEventLink).where(
+        CalendarEventLink.sync_status == "failed"))
+    rows = session.execute(
+        select(func.min(Appointment.updated_at), UserConnector)
+        .join(CalendarEventLink, Appointment.id == CalendarEventLink.appointment_id)
+        .join(UserConnector, and_(UserConnector.user_id == CalendarEventLink.user_id,
+                                  UserConnector.connector_code == KEY))
+        .where(STALE, UserConnector.status == CALLABLE_STATUS).group_by(UserConnector.id)).all()
+    oldest = min((changed for changed, row in rows if settings(row)["sync_enabled"]), default=None)
+    lag = (utcnow() - oldest).total_seconds() if oldest is not None else 0.0
+    return [("google_calendar_pending_links", "Appointment changes not yet in Google Calendar.", pending),
+            ("google_calendar_failed_links", "Links Google refused or that ran out of attempts.", failed),
+            ("google_calendar_sync_lag_seconds", "Age of the oldest change that could sync now but has not.",
+             max(0.0, lag))]

@@ -12,8 +12,8 @@ at the back, so that users are served in turn rather than one after the other.
 Rate limits and 5xx back off exponentially with jitter through RQ (the job returns
 :class:`rq.Retry`; nothing sleeps); so does a quota bucket that needs more than ``PACE``
 seconds to give the next tokens (``MAX_PACE`` when parking would not let anything else go
-sooner); shorter waits are paced in place. In-process mode has no scheduler: what is left
-pending waits for ``connectors sync reconcile``.
+sooner); shorter waits are paced in place. In-process mode honours the same Retry with core's
+in-process scheduler, so a transient error heals without Redis there too.
 """
 from __future__ import annotations
 
@@ -79,9 +79,6 @@ def sync_user(user_id: int):
             dispatch(sync_user, user_id, coalesce=coalesce_key(user_id))
             return None
         if isinstance(outcome, float):
-            if owner is None:
-                log.info("Sync of user %s left pending for reconcile (in-process mode does not retry)", user_id)
-                return None
             return Retry(max=10_000, interval=[max(1, math.ceil(outcome))], enqueue_at_front=True)
         if outcome == STOPPED:
             return None
@@ -251,9 +248,11 @@ class Run:
         try:
             results = self.caller().run([op.request(self.caller()) for op in ops])
         except NeedsReauth:
+            self.platform.record_provider_call(links.KEY, "needs_reauth", count=len(ops))
             log.info("Google Calendar sync of user %s stopped: the grant needs a new consent", self.user_id)
             return [], STOPPED
         except (ConnectorError, BatchError, httplib2.HttpLib2Error, OSError) as exc:
+            self.platform.record_provider_call(links.KEY, type(exc).__name__, count=len(ops))
             message = f"Could not reach Google Calendar ({type(exc).__name__}); retrying."
             with self.db.session_scope() as session:
                 return [], self.problems(session, [op.item for op in ops], message)
@@ -262,6 +261,8 @@ class Run:
             links.lock(session, [op.item.link_id for op in ops])
             for op, (response, error) in zip(ops, results, strict=True):
                 status = error.resp.status if error is not None else None
+                self.platform.record_provider_call(
+                    links.KEY, None if error is None else google.reason_of(error) or str(status))
                 if error is None or (op.kind in ("delete", "move") and status in GONE):
                     follow_ups.append(self.settle(session, op, response, calendar_id))
                 elif op.kind == "insert" and status == 409:
@@ -336,10 +337,6 @@ def retract_user(user_id: int):
         with lease.hold(platform, user_id, job.id if job is not None else None):
             Run(platform, user_id).retract()
     except lease.Busy:  # a sync run is finishing (it stops at its next check): try again shortly
-        if job is None:
-            log.info("Removing the Google Calendar events of user %s left for later: a run holds the lease",
-                     user_id)
-            return None
         return Retry(max=10, interval=[5])
     return None
 

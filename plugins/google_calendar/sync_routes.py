@@ -4,6 +4,7 @@ from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields
 
 from core import current_user, get_session
+from core import gettext as _
 from plugins.google_calendar import links, sync
 
 blp = Blueprint("google_calendar_sync", __name__, description="Google Calendar sync routes.")
@@ -23,12 +24,12 @@ class SyncNow(MethodView):
         user = current_user()
         row = links.connector_row(session, user.id)
         if row is None or row.status not in ("active", "error"):
-            abort(409, message="Connect Google Calendar first: GET /api/v1/connectors/google_calendar/redirect.",
+            abort(409, message=_("Connect Google Calendar first, from its settings page."),
                   errors={"reason": "needs_reauth" if row is not None and row.status == "needs_reauth"
                           else "not_connected"})
         if not links.settings(row)["sync_enabled"]:
-            abort(409, message="Sync is switched off: PATCH /api/v1/connectors/google_calendar/settings "
-                               "with {\"sync_enabled\": true}.", errors={"reason": "sync_disabled"})
+            abort(409, message=_("Sync is switched off: turn it on in the settings first."),
+                  errors={"reason": "sync_disabled"})
         stale = sync.reconcile_user(session, user.id)
         session.commit()
         return {"enqueued": True, "stale_links": stale}

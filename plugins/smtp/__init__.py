@@ -10,7 +10,7 @@ from plugins.smtp import client
 
 
 def validate(values: dict) -> str:
-    """Log in to the SMTP server with ``values`` for real and return ``username@host``.
+    """Log in to the SMTP server with ``values`` for real and return ``username (host)``.
 
     Raises :class:`core.ConnectorValidationError` with a user-actionable message.
     """

@@ -79,8 +79,8 @@ class SmtpSettings:
 
     @property
     def label(self) -> str:
-        """The account label shown to the user: ``username@host``."""
-        return f"{self.username}@{self.host}"
+        """The account label shown to the user: ``username (host)`` — a username is often an address itself."""
+        return f"{self.username} ({self.host})"
 
     def __repr__(self) -> str:
         """Describe the settings without the password."""

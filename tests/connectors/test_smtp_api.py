@@ -38,7 +38,7 @@ def test_connect_send_and_revoke(start_platform, database_url, smtp_server, valu
     assert bad["errors"]["field"] == "password"
 
     connected = accepted_config(p, user, "smtp", values, "password")
-    assert connected["account"] == f"{smtp_server.username}@localhost"
+    assert connected["account"] == f"{smtp_server.username} (localhost)"
     sent = run(p, user, "smtp", "send_email", to="bob@example.org", subject="Lunch", body="Noon at Luigi's?")
     assert sent.status_code == 200, sent.text
     [message] = smtp_server.messages

@@ -193,7 +193,7 @@ def test_declaration_is_a_usable_config_connector():
 
 @ALL_MODES
 def test_good_credentials_return_the_account_label(smtp_server, trust_certificate):
-    assert smtp_plugin.validate(config(smtp_server)) == f"{USER}@{HOST}"
+    assert smtp_plugin.validate(config(smtp_server)) == f"{USER} ({HOST})"
 
 
 @ALL_MODES

@@ -59,12 +59,21 @@ class Workers:
         self.processes: list[subprocess.Popen] = []
 
     def start(self, *args: str) -> subprocess.Popen:
-        """Start one worker (extra CLI ``args``) and return its process."""
+        """Start one worker (extra CLI ``args``); return its process once it has registered with RQ."""
+        from redis import Redis
+        from rq import Worker
+
+        connection = Redis.from_url(self.env["REDIS_URL"])
+        registered = len(Worker.all(connection=connection))
         log = open(self.log_dir / f"worker-{len(self.processes)}.log", "wb")
         process = subprocess.Popen([CONNECTORS, "worker", *args], env=self.env,
                                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
         self.processes.append(process)
+        # On a busy machine a worker takes seconds to import the app: tests time their work, not that.
+        wait_until(lambda: process.poll() is not None or len(Worker.all(connection=connection)) > registered,
+                   timeout=120, what="the worker to register\n" + self.logs())
+        assert process.poll() in (None, 0), self.logs()  # a --burst worker may be done already
         return process
 
     def run(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:

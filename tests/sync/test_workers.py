@@ -34,20 +34,6 @@ def test_worker_lifecycle_and_coalescing(worker_platform, workers, fake_google, 
     wait_until(lambda: fake_google.events("alice@example.com")[0]["summary"] == "Edit 4", what="the next change")
 
 
-def test_injected_503_and_429_retried_without_loss_or_duplicate(worker_platform, workers, fake_google):
-    alice = worker_platform.browser("alice", "org-a")
-    connect_google(worker_platform, alice, fake_google, "alice@example.com")
-    workers.start("--reconcile-every", "0")
-    fake_google.inject(503, times=2, path_contains="/events")
-    fake_google.inject(429, times=1, path_contains="/events")
-    made = [new_appointment(worker_platform, alice, f"Visit {n}", hour=8 + n) for n in range(3)]
-    for item in made:
-        wait_until(synced(worker_platform, alice, item["id"]), timeout=30, what="retries\n" + workers.logs())
-    events = fake_google.events("alice@example.com", include_deleted=True)
-    assert sorted(e["summary"] for e in events) == ["Visit 0", "Visit 1", "Visit 2"]
-    assert fake_google.quota_errors == 0
-
-
 def test_sigkill_mid_call_then_restart_makes_exactly_one_event(worker_platform, workers, fake_google):
     alice = worker_platform.browser("alice", "org-a")
     connect_google(worker_platform, alice, fake_google, "alice@example.com")

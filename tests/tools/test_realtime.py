@@ -65,8 +65,8 @@ def test_rate_limited_per_user_with_retry_after(start_platform, tools_env, fake_
 
 
 @pytest.mark.parametrize("extra, status, message", [
-    ({"OPENAI_API_KEY": ""}, 503, "OPENAI_API_KEY"),
-    ({"OPENAI_API_KEY": "sk-wrong"}, 502, "HTTP 401"),
+    ({"OPENAI_API_KEY": ""}, 503, "demandez à votre administrateur"),
+    ({"OPENAI_API_KEY": "sk-wrong"}, 502, "a refusé de démarrer"),
 ])
 def test_openai_unavailable_or_refusing(start_platform, tools_env, extra, status, message):
     p = start_platform({**tools_env, **extra})

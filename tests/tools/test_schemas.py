@@ -7,15 +7,12 @@ from copy import deepcopy
 
 import pytest
 from agents.strict_schema import ensure_strict_json_schema
-from werkzeug.datastructures import LanguageAccept
-from werkzeug.http import parse_accept_header
 
 from core.plugins import PluginRegistry
 from core.spec import Action, ActionParam
 from tests.sample_plugins import weather
 from tests.test_cli import CONNECTORS
 from voice_tools import ToolCatalog
-from voice_tools.instructions import choose_locale
 from voice_tools.schemas import SchemaError, param_schema, tool_name
 
 NAME = re.compile(r"^[A-Za-z0-9_]{1,64}$")
@@ -96,15 +93,6 @@ def test_an_action_with_an_unsupported_type_is_skipped_with_a_reason():
         param_schema(ActionParam("blob", "object", "Any object."))
     assert "object" in catalog.skipped["loose.free"]
     assert [t.name for t in catalog.by_connector["loose"]] == ["loose__forecast"]
-
-
-@pytest.mark.parametrize("explicit, header, expected", [
-    (None, None, "en"), ("fr", None, "fr"), ("fr_CA", "en", "fr"), ("de", "fr-FR,fr;q=0.9", "fr"),
-    (None, "de-DE,en;q=0.5", "en"), (None, "fr-BE", "fr"),
-])
-def test_locale_from_field_then_accept_language(explicit, header, expected):
-    accept = parse_accept_header(header, LanguageAccept) if header else None
-    assert choose_locale(explicit, accept) == expected
 
 
 def test_connectors_tools_prints_all_schemas_or_one_users(tools_platform):

@@ -1,4 +1,5 @@
 // JSON API client: same-origin cookie session, one error type carrying the platform's error shape.
+import { locale, t } from "./i18n.js";
 
 /** An API answer with a status >= 400; `message` is ready to show, `fieldErrors` maps field → messages. */
 export class ApiError extends Error {
@@ -27,8 +28,8 @@ export class ApiError extends Error {
 
 function messageOf(status, body) {
   if (body && typeof body === "object" && typeof body.message === "string" && body.message) return body.message;
-  if (status === 0) return "The server could not be reached. Check your connection and try again.";
-  return `The server answered ${status}${body && body.status ? ` (${body.status})` : ""}.`;
+  if (status === 0) return t("The server could not be reached. Check your connection and try again.");
+  return t("The server answered %(status)s.", { status });
 }
 
 /**
@@ -36,7 +37,7 @@ function messageOf(status, body) {
  * A 401 also fires `auth:required` on window so the page can ask the user to sign in again.
  */
 export async function api(path, { method = "GET", body, headers = {} } = {}) {
-  const init = { method, credentials: "same-origin", headers: { Accept: "application/json", ...headers } };
+  const init = { method, credentials: "same-origin", headers: { Accept: "application/json", "Accept-Language": locale, ...headers } };
   if (body !== undefined) {
     init.body = JSON.stringify(body);
     init.headers["Content-Type"] = "application/json";
@@ -53,7 +54,7 @@ export async function api(path, { method = "GET", body, headers = {} } = {}) {
     try {
       data = JSON.parse(text);
     } catch {
-      data = { message: response.ok ? text : `The server answered ${response.status}.` };
+      data = { message: response.ok ? text : t("The server answered %(status)s.", { status: response.status }) };
     }
   }
   if (!response.ok) {

@@ -1,5 +1,10 @@
-// The appointments panel: list, create, move and cancel, with each one's Google sync state.
+// The appointments panel: list, create, edit (every field), cancel, with each one's calendar sync
+// state in words. The list is refreshed while a change is on its way, updating rows in place:
+// a row being edited is never rebuilt under the person typing in it.
 import { api, ApiError, itemsOf } from "./api.js";
+import { settingsUrl } from "./connector.js";
+import { showFieldErrors } from "./forms.js";
+import { t } from "./i18n.js";
 import { formatRange, isTimeZone, isoToZonedLocal, nextHourLocal, zonedToIso } from "./time.js";
 import { busy, confirmAction, el, toast } from "./ui.js";
 
@@ -7,7 +12,18 @@ const BASE = "/api/v1/appointments";
 const POLL_MS = 2000;
 const MAX_POLLS = 15;
 const PAGE_SIZE = 100;
-const SYNC_LABELS = { synced: "Synced", pending: "Sync pending", failed: "Sync failed", deleted: "Removed from calendar" };
+const FIELDS = ["title", "starts_at", "ends_at", "timezone", "location", "notes"];
+
+/**
+ * The link to a synced event in Google Calendar: its `eid` is base64 of "<event id> <calendar id>",
+ * where the primary calendar's id is the account's address (`account`).
+ */
+export function eventUrl(a, account) {
+  const calendar = a.calendar_id === "primary" ? account : a.calendar_id;
+  if (!a.external_event_id || !calendar) return null;
+  const eid = btoa(`${a.external_event_id} ${calendar}`).replace(/=+$/, "");
+  return `https://calendar.google.com/calendar/event?eid=${encodeURIComponent(eid)}`;
+}
 
 /** The appointments panel bound to its section of the page. */
 export class AppointmentsPanel {
@@ -19,10 +35,23 @@ export class AppointmentsPanel {
     this.error = root.querySelector("#appointment-error");
     this.unavailable = root.querySelector("#appointments-unavailable");
     this.body = root.querySelector("#appointments-body");
+    this.calendar = null;
+    this.calendars = [];
     this.polls = 0;
     this.pollTimer = null;
     this.setUpForm();
     root.querySelector("#appointments-refresh").addEventListener("click", (event) => busy(event.currentTarget, () => this.load()));
+  }
+
+  /** The connectors that sync a calendar: the connected one is where appointments go. */
+  setCalendars(connectors) {
+    this.calendars = connectors.filter((c) => c.status !== "not_configured");
+    this.calendar = this.calendars.find((c) => c.connected) || null;
+  }
+
+  get calendarReady() {
+    const c = this.calendar;
+    return Boolean(c && c.connected && (c.settings || {}).sync_enabled);
   }
 
   setUpForm() {
@@ -50,21 +79,22 @@ export class AppointmentsPanel {
       }));
     } catch (err) {
       if (err instanceof ApiError && (err.status === 404 || err.status === 405 || err.status === 501)) {
-        this.unavailable.textContent = "Appointments are not available on this server yet.";
+        this.unavailable.textContent = t("Appointments are not available on this server yet.");
         this.unavailable.hidden = false;
         this.body.hidden = true;
       } else if (!(err instanceof ApiError && err.status === 401)) {
-        toast(`Could not load appointments: ${err.message}`, { error: true });
+        toast(t("Could not load the appointments: %(error)s", { error: err.message }), { error: true });
       }
       return;
     }
     this.unavailable.hidden = true;
     this.body.hidden = false;
     items.sort((a, b) => Date.parse(a.starts_at) - Date.parse(b.starts_at));
-    this.list.replaceChildren(...items.map((item) => this.item(item)));
+    this.render(items);
     this.empty.hidden = items.length > 0;
-    // Sync runs after the change is committed: look again while some are still pending.
-    if (items.some((i) => i.sync_status === "pending") && this.polls < MAX_POLLS) {
+    // Sync runs after the change is committed: look again while some are still on their way.
+    const moving = items.some((i) => i.sync_status === "pending") && this.calendarReady;
+    if (moving && this.polls < MAX_POLLS) {
       this.polls += 1;
       this.pollTimer = setTimeout(() => this.load(), POLL_MS);
     } else {
@@ -72,103 +102,192 @@ export class AppointmentsPanel {
     }
   }
 
-  readTimes(form, timeZone) {
-    if (!isTimeZone(timeZone)) throw new Error(`"${timeZone}" is not a time zone; pick one like Europe/Paris.`);
-    const start = form.elements.starts_at.value;
-    const end = form.elements.ends_at.value;
-    if (!start || !end) throw new Error("Pick a start and an end.");
-    return { starts_at: zonedToIso(start, timeZone), ends_at: zonedToIso(end, timeZone) };
+  /** Show `items` in order, reusing each row: a row being edited keeps its form and only updates its state. */
+  render(items) {
+    const rows = new Map([...this.list.children].map((node) => [node.dataset.id, node]));
+    const editing = [...rows.values()].some((node) => node.querySelector("form"));
+    const fresh = items.map((item) => {
+      const old = rows.get(String(item.id));
+      rows.delete(String(item.id));
+      if (old && old.querySelector("form")) {
+        old.querySelector("[data-role=meta]").replaceWith(this.meta(item));
+        return old;
+      }
+      const node = this.item(item);
+      if (old) old.replaceWith(node);
+      return node;
+    });
+    for (const gone of rows.values()) if (!gone.querySelector("form")) gone.remove();
+    if (!editing) this.list.replaceChildren(...fresh);
+    else for (const node of fresh) if (!node.isConnected) this.list.append(node);
   }
 
   async create() {
     const f = this.form.elements;
     this.error.textContent = "";
+    showFieldErrors(this.form);
     try {
-      const timezone = f.timezone.value.trim();
-      const body = { title: f.title.value.trim(), timezone, ...this.readTimes(this.form, timezone) };
-      if (!body.title) throw new Error("Give the appointment a title.");
-      if (f.location.value.trim()) body.location = f.location.value.trim();
-      if (f.notes.value.trim()) body.notes = f.notes.value.trim();
-      const created = await api(BASE, { method: "POST", body });
+      const body = this.readForm(this.form);
+      await api(BASE, { method: "POST", body });
       f.title.value = "";
       f.notes.value = "";
-      toast(`Created “${created && created.title ? created.title : body.title}”.`);
+      f.location.value = "";
+      toast(t("Created “%(title)s”.", { title: body.title }));
       this.polls = 0;
       await this.load();
     } catch (err) {
-      this.error.textContent = err instanceof ApiError ? err.fullMessage : err.message;
+      this.showErrors(this.form, this.error, err);
     }
+  }
+
+  /** The API body from a form with the appointment fields; throws a field error the form can show. */
+  readForm(form) {
+    const f = form.elements;
+    const timezone = f.timezone.value.trim();
+    if (!isTimeZone(timezone)) {
+      throw fieldError("timezone", t("“%(zone)s” is not a time zone; pick one such as Europe/Paris.", { zone: timezone }));
+    }
+    if (!f.starts_at.value) throw fieldError("starts_at", t("Pick a start."));
+    if (!f.ends_at.value) throw fieldError("ends_at", t("Pick an end."));
+    return {
+      title: f.title.value.trim(), timezone,
+      starts_at: zonedToIso(f.starts_at.value, timezone), ends_at: zonedToIso(f.ends_at.value, timezone),
+      location: f.location.value.trim() || null, notes: f.notes.value.trim() || null,
+    };
+  }
+
+  /** Each field's message under its field; the message above the button only says to look there. */
+  showErrors(form, slot, err) {
+    const fieldErrors = err instanceof ApiError ? err.fieldErrors : err.fields || {};
+    showFieldErrors(form, fieldErrors);
+    const onFields = Object.keys(fieldErrors).some((name) => form.elements.namedItem(name));
+    slot.textContent = onFields ? t("Check the highlighted fields.") : err.message;
+    const first = form.querySelector("[aria-invalid=true]");
+    if (first) first.focus();
+  }
+
+  /** The sync state of `a` in words, with a link to where it can be fixed when it waits on the person. */
+  syncState(a) {
+    const c = this.calendar;
+    const link = (target, text) => el("a", { href: settingsUrl(target.key), dataset: { role: "sync-link" }, text });
+    if (a.status === "cancelled") {
+      if (!a.synced_at && !a.external_event_id) return [t("Never sent to the calendar"), "none", null];
+      if (a.sync_status === "deleted") return [t("Removed from the calendar"), "none", null];
+    }
+    if (a.sync_status === "synced") return [t("In the calendar"), "synced", null];
+    if (a.sync_status === "failed") return [t("Could not be sent to the calendar"), "failed", null];
+    if (!c) {
+      const links = this.calendars.map((target) => link(target, t("Connect %(name)s", { name: target.name })));
+      return [t("Waiting for a calendar to be connected"), "pending", links.length ? el("span", { class: "sync-links" }, links) : null];
+    }
+    if (!(c.settings || {}).sync_enabled) {
+      return [t("Sync is switched off"), "pending", link(c, t("Turn sync on"))];
+    }
+    if (a.sync_status === "pending") return [t("Being sent to the calendar…"), "pending", null];
+    return [t("Not in a calendar"), "none", null];
+  }
+
+  meta(a) {
+    const [label, tone, link] = this.syncState(a);
+    const google = this.calendar && this.calendar.provider === "google";
+    const url = google && a.sync_status === "synced" ? eventUrl(a, this.calendar.account) : null;
+    return el("div", { class: "appointment-meta", dataset: { role: "meta" } },
+      a.status === "cancelled" ? el("span", { class: "badge", text: t("Cancelled") }) : null,
+      el("span", { class: `badge sync-${tone}`, dataset: { role: "sync-status" }, text: label }),
+      link,
+      url ? el("a", { href: url, target: "_blank", rel: "noopener noreferrer", dataset: { role: "event-link" },
+                      text: t("Open in Google Calendar") }) : null,
+      a.location ? el("span", { text: `· ${a.location}` }) : null,
+      a.sync_error ? el("p", { class: "inline-status error", text: a.sync_error }) : null);
   }
 
   item(a) {
     const status = a.status || "scheduled";
-    const sync = a.sync_status;
     const titleId = `appt-${a.id}-title`;
     const node = el("li", { class: "appointment", dataset: { id: a.id, status }, "aria-labelledby": titleId },
       el("div", { class: "appointment-top" },
-        el("span", { class: "appointment-title", id: titleId, text: a.title || "(untitled)" }),
+        el("span", { class: "appointment-title", id: titleId, text: a.title || t("(untitled)") }),
         el("span", { class: "appointment-when", text: formatRange(a.starts_at, a.ends_at, a.timezone) })),
-      el("div", { class: "appointment-meta" },
-        el("span", { class: "badge", text: status }),
-        el("span", { class: `badge sync-${sync || "none"}`, dataset: { role: "sync-status" },
-                     text: SYNC_LABELS[sync] || (sync ? sync : "Not synced") }),
-        a.external_event_id ? el("span", {}, "Event ", el("code", { dataset: { role: "event-id" }, text: a.external_event_id })) : null,
-        a.location ? el("span", { text: `· ${a.location}` }) : null),
-      a.sync_error ? el("p", { class: "inline-status error", text: a.sync_error }) : null);
+      this.meta(a),
+      a.notes ? el("p", { class: "appointment-notes", text: a.notes }) : null);
     if (status !== "cancelled" && a.can_edit !== false) {
       const slot = el("div");
       node.append(el("div", { class: "appointment-actions" },
-        el("button", { type: "button", class: "btn btn-ghost btn-small", "aria-expanded": "false",
-                       "aria-label": `Move ${a.title}`, text: "Move",
-                       onclick: (event) => this.toggleMove(event.currentTarget, slot, a) }),
-        el("button", { type: "button", class: "btn btn-danger btn-small", "aria-label": `Cancel ${a.title}`, text: "Cancel",
+        el("button", { type: "button", class: "btn btn-ghost btn-small", "aria-expanded": "false", dataset: { action: "edit" },
+                       "aria-label": t("Edit “%(title)s”", { title: a.title }), text: t("Edit"),
+                       onclick: (event) => this.toggleEdit(event.currentTarget, slot, a) }),
+        el("button", { type: "button", class: "btn btn-danger btn-small", dataset: { action: "cancel" },
+                       "aria-label": t("Cancel “%(title)s”", { title: a.title }), text: t("Cancel"),
                        onclick: (event) => busy(event.currentTarget, () => this.cancel(a)) })), slot);
     }
     return node;
   }
 
-  toggleMove(button, slot, a) {
+  toggleEdit(button, slot, a) {
     if (slot.firstChild) {
       slot.replaceChildren();
       button.setAttribute("aria-expanded", "false");
       return;
     }
     const zone = isTimeZone(a.timezone) ? a.timezone : "UTC";
-    const id = `move-${a.id}`;
-    const error = el("p", { class: "form-error", role: "alert" });
-    const form = el("form", { class: "move-form", "aria-label": `New time for ${a.title}` },
-      el("div", { class: "field" }, el("label", { for: `${id}-start`, text: `Starts (${zone})` }),
-        el("input", { id: `${id}-start`, name: "starts_at", type: "datetime-local", required: true, value: isoToZonedLocal(a.starts_at, zone) })),
-      el("div", { class: "field" }, el("label", { for: `${id}-end`, text: "Ends" }),
-        el("input", { id: `${id}-end`, name: "ends_at", type: "datetime-local", required: true, value: isoToZonedLocal(a.ends_at, zone) })),
-      el("button", { type: "submit", class: "btn btn-primary btn-small", text: "Save" }));
+    const id = `edit-${a.id}`;
+    const field = (name, label, control) => el("div", { class: `field${name === "title" || name === "notes" ? " span-2" : ""}`, dataset: { field: name } },
+      el("label", { for: `${id}-${name}`, text: label }), control, el("p", { class: "field-error", id: `${id}-${name}-error` }));
+    const input = (name, attrs) => el("input", { id: `${id}-${name}`, name, "aria-describedby": `${id}-${name}-error`, ...attrs });
+    const error = el("p", { class: "form-error span-2", role: "alert" });
+    const form = el("form", { class: "form form-grid edit-form", novalidate: true, "aria-label": t("Edit “%(title)s”", { title: a.title }) },
+      field("title", t("Title"), input("title", { required: true, maxlength: 500, value: a.title })),
+      field("starts_at", t("Starts"), input("starts_at", { type: "datetime-local", required: true, value: isoToZonedLocal(a.starts_at, zone) })),
+      field("ends_at", t("Ends"), input("ends_at", { type: "datetime-local", required: true, value: isoToZonedLocal(a.ends_at, zone) })),
+      field("timezone", t("Time zone"), input("timezone", { list: "timezones", required: true, maxlength: 64, value: zone, autocomplete: "off" })),
+      field("location", t("Location"), input("location", { maxlength: 500, value: a.location || "" })),
+      field("notes", t("Notes"), el("textarea", { id: `${id}-notes`, name: "notes", rows: 2, maxlength: 8000,
+                                                   "aria-describedby": `${id}-notes-error` }, a.notes || "")),
+      error,
+      el("div", { class: "span-2 dialog-actions" },
+        el("button", { type: "button", class: "btn btn-ghost btn-small", text: t("Close"),
+                       onclick: () => { slot.replaceChildren(); button.setAttribute("aria-expanded", "false"); button.focus(); } }),
+        el("button", { type: "submit", class: "btn btn-primary btn-small", text: t("Save") })));
     form.addEventListener("submit", (event) => {
       event.preventDefault();
-      busy(form.querySelector("button"), async () => {
+      busy(form.querySelector("button[type=submit]"), async () => {
+        error.textContent = "";
+        showFieldErrors(form);
         try {
-          await api(`${BASE}/${encodeURIComponent(a.id)}`, { method: "PATCH", body: this.readTimes(form, zone) });
-          toast(`Moved “${a.title}”.`);
+          const body = this.readForm(form);
+          await api(`${BASE}/${encodeURIComponent(a.id)}`, { method: "PATCH", body });
+          slot.replaceChildren();
+          toast(t("Saved “%(title)s”.", { title: body.title }));
           this.polls = 0;
           await this.load();
         } catch (err) {
-          error.textContent = err instanceof ApiError ? err.fullMessage : err.message;
+          this.showErrors(form, error, err);
         }
       });
     });
-    slot.replaceChildren(form, error);
+    slot.replaceChildren(form);
     button.setAttribute("aria-expanded", "true");
-    form.elements.starts_at.focus();
+    const title = form.elements.title;
+    title.focus();
+    title.setSelectionRange(title.value.length, title.value.length); // type on after the current title
   }
 
   async cancel(a) {
-    if (!(await confirmAction(`Cancel “${a.title}”? It is removed from the synced calendar.`, "Cancel appointment"))) return;
+    if (!(await confirmAction(t("Cancel “%(title)s”? It is removed from the synced calendar.", { title: a.title }),
+                              t("Cancel the appointment")))) return;
     try {
       await api(`${BASE}/${encodeURIComponent(a.id)}`, { method: "DELETE" });
-      toast(`Cancelled “${a.title}”.`);
+      toast(t("Cancelled “%(title)s”.", { title: a.title }));
       this.polls = 0;
       await this.load();
     } catch (err) {
-      toast(err instanceof ApiError ? err.fullMessage : err.message, { error: true });
+      toast(err.message, { error: true });
     }
   }
+}
+
+function fieldError(name, message) {
+  const error = new Error(message);
+  error.fields = { [name]: [message] };
+  return error;
 }

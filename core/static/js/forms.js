@@ -1,4 +1,5 @@
 // Form controls generated from a connector's declared fields ({name, label, type, secret, required, default, choices, help}).
+import { t } from "./i18n.js";
 import { el } from "./ui.js";
 
 const INPUT_TYPES = { integer: "number", email: "email", url: "url" };
@@ -40,12 +41,12 @@ export function fieldControl(field, { idPrefix, value, secretSet = false, option
       type, id, name: field.name, required, "aria-describedby": described, dataset: { focus: field.name },
       value: field.secret ? null : current, min: field.type === "integer" ? 0 : null,
       autocomplete: field.secret ? "new-password" : "off", spellcheck: "false",
-      placeholder: field.secret && secretSet ? "Saved — type again to change" : null,
+      placeholder: field.secret && secretSet ? t("Saved — type again to change") : null,
     });
   }
   return el("div", { class: "field", dataset: { field: field.name } },
     el("label", { for: id }, field.label || field.name,
-       required || !markOptional ? null : el("span", { class: "optional", text: " (optional)" })),
+       required || !markOptional ? null : el("span", { class: "optional", text: " " + t("(optional)") })),
     control,
     field.help ? el("p", { class: "help", id: helpId, text: field.help }) : null,
     el("p", { class: "field-error", id: errorId }));

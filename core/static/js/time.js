@@ -1,4 +1,9 @@
-// Wall-clock times in an IANA time zone <-> ISO 8601 instants with an offset, using Intl only.
+// Wall-clock times in an IANA time zone <-> ISO 8601 instants with an offset, and dates shown in
+// the page's language (24-hour clock in French), using Intl only.
+import { locale } from "./i18n.js";
+
+/** Intl options for a clock in the page's language: 24-hour in French. */
+const CLOCK = { hour: "2-digit", minute: "2-digit", ...(locale === "fr" ? { hourCycle: "h23" } : {}) };
 
 function partsIn(ms, timeZone) {
   const parts = new Intl.DateTimeFormat("en-US", {
@@ -46,16 +51,21 @@ export function isoToZonedLocal(iso, timeZone) {
   return `${p.year}-${pad(p.month)}-${pad(p.day)}T${pad(p.hour)}:${pad(p.minute)}`;
 }
 
-/** "Tue, 4 Mar, 09:30 – 10:00 (Europe/Paris)" for an appointment's start and end. */
+/** "mar. 4 mars 2031, 09:30 – 10:00 (Europe/Paris)" for an appointment's start and end, in its zone. */
 export function formatRange(startIso, endIso, timeZone) {
   const zone = isTimeZone(timeZone) ? timeZone : "UTC";
-  const day = new Intl.DateTimeFormat(undefined, { timeZone: zone, weekday: "short", day: "numeric", month: "short", year: "numeric" });
-  const clock = new Intl.DateTimeFormat(undefined, { timeZone: zone, hour: "2-digit", minute: "2-digit" });
+  const day = new Intl.DateTimeFormat(locale, { timeZone: zone, weekday: "short", day: "numeric", month: "short", year: "numeric" });
+  const clock = new Intl.DateTimeFormat(locale, { timeZone: zone, ...CLOCK });
   const start = new Date(startIso);
   const end = new Date(endIso);
   const sameDay = day.format(start) === day.format(end);
   const endText = sameDay ? clock.format(end) : `${day.format(end)}, ${clock.format(end)}`;
   return `${day.format(start)}, ${clock.format(start)} – ${endText} (${zone})`;
+}
+
+/** An instant as this browser's date and time, in the page's language: "4 mars 2031, 09:30". */
+export function formatInstant(iso) {
+  return new Intl.DateTimeFormat(locale, { day: "numeric", month: "long", year: "numeric", ...CLOCK }).format(new Date(iso));
 }
 
 /** The datetime-local value of the next full hour in `timeZone`, plus `addMinutes`. */

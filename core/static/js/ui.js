@@ -1,4 +1,5 @@
 // Small DOM helpers shared by the dashboard modules: element builder, toasts, confirm dialog.
+import { t } from "./i18n.js";
 
 /**
  * Build an element. `attrs`: `class`, `text`, `dataset`, `on<event>` handlers, booleans
@@ -31,7 +32,7 @@ export function toast(message, { error = false, timeout } = {}) {
 }
 
 /** Ask for confirmation in the page's modal dialog; resolves true when confirmed. */
-export function confirmAction(text, confirmLabel = "Confirm") {
+export function confirmAction(text, confirmLabel = t("Confirm")) {
   const dialog = document.getElementById("confirm-dialog");
   document.getElementById("confirm-text").textContent = text;
   document.getElementById("confirm-ok").textContent = confirmLabel;

@@ -1,0 +1,21 @@
+"""While the database is away, the API fails cleanly: 503 with ``Retry-After``, the one error shape."""
+from __future__ import annotations
+
+from core.app import create_app
+from core.auth import mint_token
+from tests.conftest import platform_env
+from tests.services import free_port
+
+
+def test_database_away_answers_503_with_retry_after(tmp_path):
+    nobody = f"postgresql://connectors@127.0.0.1:{free_port()}/connectors"  # nothing listens there
+    app = create_app(platform_env(nobody), instance_path=str(tmp_path / "instance"))
+    token = mint_token(app.extensions["connectors.config"], "alice", "org-a")
+    client = app.test_client()
+    for method, path in (("get", "/api/v1/appointments"), ("get", "/api/v1/connectors")):
+        answer = getattr(client, method)(path, headers={"Authorization": f"Bearer {token}"})
+        assert answer.status_code == 503, answer.json
+        assert answer.headers["Retry-After"] == "5"
+        assert answer.json == {"code": 503, "status": "Service Unavailable", "errors": {"reason": "unavailable"},
+                               "message": "The service is briefly unavailable; try again in a few seconds."}
+    assert client.get("/readyz").status_code == 503
