@@ -1,7 +1,7 @@
 """Availability: busy intervals (from plugins' ``busy_intervals`` hook and Cassius appointments) and free slots.
 
-Core knows no provider: a connector that can read a user's busy times (Google Calendar's
-free/busy, a CalDAV server…) answers the ``busy_intervals`` hook with a :class:`BusyTimes`.
+Core knows no provider: a connector that can read a user's busy times (a calendar
+service's free/busy query, say) answers the ``busy_intervals`` hook with a :class:`BusyTimes`.
 Only instants leave a plugin, never titles or attendees: private events stay private.
 """
 from __future__ import annotations

@@ -86,7 +86,7 @@ def needs_reauth(connector: str) -> None:
 
 @_safely
 def quota_wait(bucket: str, seconds: float) -> None:
-    """Count one wait of ``seconds`` for tokens of ``bucket`` (a kind such as ``google_calendar:user``,
+    """Count one wait of ``seconds`` for tokens of ``bucket`` (a kind such as ``<connector>:user``,
     never a per-user name)."""
     series = _series()
     series["quota_waits"].labels(bucket).inc()

@@ -53,7 +53,7 @@ class Bucket:
 
     @property
     def kind(self) -> str:
-        """The name without a trailing user id (``google_calendar:user``): what metrics label it by."""
+        """The name without a trailing user id (``<connector>:user``): what metrics label it by."""
         prefix, _, last = self.name.rpartition(":")
         return prefix if prefix and last.isdigit() else self.name
 

@@ -2,7 +2,7 @@
 page, and development sign-in.
 
 ``GET /`` renders the grid and appointments; ``GET /settings/integrations/<key>`` one connector's
-settings (``google-calendar`` for ``google_calendar``). Everything on them talks to the JSON API
+settings (``<key>`` with ``-`` for ``_``). Everything on them talks to the JSON API
 with the ``session`` cookie. ``POST /dev/session`` mints that cookie for a typed user and organization so the
 dashboard can be used without the host application; it and ``POST /dev/logout`` answer a
 JSON 404 in production, where the host application sets the cookie.
@@ -100,7 +100,7 @@ def dashboard():
 
 
 def settings_path(key: str) -> str:
-    """The address of connector ``key``'s settings page (``google_calendar`` → ``…/google-calendar``)."""
+    """The address of connector ``key``'s settings page (``some_key`` → ``…/some-key``)."""
     return f"/settings/integrations/{key.replace('_', '-')}"
 
 
@@ -114,7 +114,7 @@ def connector_settings(slug: str):
                      dev_signin=not _config().is_production)
     config = _config()
     return _page("settings.html", framed=True, key=key, name=spec.name, description=spec.description,
-                 icon=icon_url(key, spec.icon), identity=_signed_in(), app_env=config.app_env,
+                 icon=icon_url(spec), identity=_signed_in(), app_env=config.app_env,
                  dev_signin=not config.is_production)
 
 
