@@ -5,9 +5,9 @@ The CalDAV exchanges live in :mod:`plugins.caldav.client` (login, discovery, cal
 """
 from pathlib import Path
 
-from core import (ConfigField, ConnectorSpec, ConnectorValidationError, SyncCapability, hookimpl,
+from core import (N_, ConfigField, ConnectorSpec, ConnectorValidationError, SyncCapability, hookimpl,
                   trying_credentials)
-from plugins.caldav import actions, calendars, client, sync
+from plugins.caldav import actions, busy, calendars, client, sync
 
 
 def validate(values: dict) -> str:
@@ -16,7 +16,7 @@ def validate(values: dict) -> str:
     with trying_credentials(client.REFUSED, field="password"):
         found = client.calendars(account)
     if not found:
-        raise ConnectorValidationError("This CalDAV account has no calendar; create one first.", field="url",
+        raise ConnectorValidationError(N_("This CalDAV account has no calendar; create one first."), field="url",
                                        reason="no_calendar")
     return account.label
 
@@ -28,7 +28,7 @@ SPEC = ConnectorSpec(
     provider="caldav",
     description="Appointments appear, move and disappear in your iCloud, Fastmail, Nextcloud or other "
                 "CalDAV calendar.",
-    icon="calendar",
+    icon=Path(__file__).parent / "icon.svg",
     fields=(
         ConfigField("url", "Server address", type="url",
                     help="iCloud: https://caldav.icloud.com — Fastmail: https://caldav.fastmail.com — "
@@ -72,6 +72,13 @@ def register_migrations():
 
 @hookimpl
 def handle_event(event, session, platform):
-    """A calendar chosen in the settings clears a "calendar not found" error."""
+    """A calendar chosen in the settings clears a "calendar not found" error and the cached busy times."""
     if event.name == "connector.settings_changed" and event.data.get("connector") == SPEC.key:
         sync.settings_changed(platform, session, event)
+        busy.forget(platform, event.user_id)
+
+
+@hookimpl
+def busy_intervals(user_id, start, end, platform):
+    """The user's busy times in the CalDAV sync target (free-busy-query, else calendar-query; cached)."""
+    return busy.busy_intervals(platform, user_id, start, end)

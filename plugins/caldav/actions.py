@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from core import Action, ActionParam, ConnectorError
+from core import N_, Action, ActionParam, ConnectorError
 from plugins.caldav import client, ical, objects
 
 DEFAULT_ZONE = "Europe/Paris"
@@ -46,7 +46,7 @@ def _calendar_id(ctx, account: client.Account) -> str:
         return chosen
     listed = client.calendars(account)
     if not listed:
-        raise ConnectorError("This CalDAV account has no calendar; create one first.", code="not_found")
+        raise ConnectorError(N_("This CalDAV account has no calendar; create one first."), code="not_found")
     return listed[0]["id"]
 
 

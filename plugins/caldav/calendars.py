@@ -3,7 +3,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from core import NotConnected, current_platform, current_user, get_session
+from core import N_, NotConnected, current_platform, current_user, get_session
 from plugins.caldav import client
 
 KEY = "caldav"
@@ -20,7 +20,7 @@ def user_account() -> client.Account:
     """The signed-in user's stored CalDAV account; :class:`core.NotConnected` when there is none."""
     values = current_platform().credentials.load_config(get_session(), current_user().id, KEY)
     if not values:
-        raise NotConnected("CalDAV is not connected.", connector=KEY)
+        raise NotConnected(N_("CalDAV is not connected."), connector=KEY)
     return client.Account.from_values(values)
 
 

@@ -24,7 +24,7 @@ import caldav
 import requests
 from caldav.lib import error as dav_error
 
-from core import (ConnectorError, ConnectorValidationError, NeedsReauth, RateLimited, guarded_session,
+from core import (N_, ConnectorError, ConnectorValidationError, NeedsReauth, RateLimited, guarded_session,
                   private_hosts_allowed)
 
 log = logging.getLogger(__name__)
@@ -32,9 +32,9 @@ log = logging.getLogger(__name__)
 PROVIDER = "CalDAV"
 TIMEOUT = 15
 WELL_KNOWN = "/.well-known/caldav"
-REFUSED = ("The CalDAV server refused this username and password. Use an app-specific password "
-           "(iCloud: appleid.apple.com → App-Specific Passwords; Fastmail: Settings → Privacy & Security "
-           "→ App passwords).")
+REFUSED = N_("The CalDAV server refused this username and password. Use an app-specific password "
+              "(iCloud: appleid.apple.com → App-Specific Passwords; Fastmail: Settings → Privacy & Security "
+              "→ App passwords).")
 
 
 @dataclass(frozen=True)
@@ -52,19 +52,19 @@ class Account:
         url = str(values.get("url") or "").strip()
         parts = urlsplit(url)
         if parts.scheme not in ("https", "http") or not parts.hostname:
-            raise ConnectorValidationError("Enter the CalDAV server's address, e.g. https://caldav.icloud.com.",
+            raise ConnectorValidationError(N_("Enter the CalDAV server's address, e.g. https://caldav.icloud.com."),
                                            field="url")
         if parts.scheme == "http" and not private_hosts_allowed():
-            raise ConnectorValidationError("The CalDAV address must start with https://.", field="url")
+            raise ConnectorValidationError(N_("The CalDAV address must start with https://."), field="url")
         if parts.username or parts.password or parts.query or parts.fragment:
-            raise ConnectorValidationError("Enter the CalDAV address without credentials, query or fragment.",
+            raise ConnectorValidationError(N_("Enter the CalDAV address without credentials, query or fragment."),
                                            field="url")
         username, password = str(values.get("username") or ""), str(values.get("password") or "")
         if not username.strip():
-            raise ConnectorValidationError("Enter your CalDAV username (often your email address).",
+            raise ConnectorValidationError(N_("Enter your CalDAV username (often your email address)."),
                                            field="username")
         if not password:
-            raise ConnectorValidationError("Enter an app-specific password.", field="password")
+            raise ConnectorValidationError(N_("Enter an app-specific password."), field="password")
         return cls(url, username.strip(), password)
 
     @property
@@ -92,7 +92,7 @@ class Account:
     def url_of(self, path: str) -> str:
         """The absolute URL of ``path`` on this server; a path that could leave it is refused."""
         if not isinstance(path, str) or not path.startswith("/") or path.startswith("//") or "\\" in path:
-            raise ConnectorError("This calendar is not on the connected CalDAV server; pick one of its calendars.",
+            raise ConnectorError(N_("This calendar is not on the connected CalDAV server; pick one of its calendars."),
                                  code="invalid_input", field="calendar_id")
         return self.origin + path
 
@@ -124,16 +124,16 @@ def translated() -> Iterator[None]:
         raise NeedsReauth(REFUSED) from None
     except dav_error.RateLimitError as exc:
         seconds = int(exc.retry_after_seconds) if getattr(exc, "retry_after_seconds", None) else None
-        raise RateLimited("The CalDAV server is rate limiting these requests; try again later.",
+        raise RateLimited(N_("The CalDAV server is rate limiting these requests; try again later."),
                           retry_after=seconds) from None
     except dav_error.NotFoundError:
-        raise ConnectorError("The CalDAV server could not find that calendar or event.", code="not_found") from None
+        raise ConnectorError(N_("The CalDAV server could not find that calendar or event."), code="not_found") from None
     except dav_error.DAVError as exc:
         log.warning("CalDAV request failed: %s (%s)", type(exc).__name__, getattr(exc, "status", None))
-        raise ConnectorError("The CalDAV server answered with an error; try again later.") from None
+        raise ConnectorError(N_("The CalDAV server answered with an error; try again later.")) from None
     except requests.RequestException as exc:
         log.warning("CalDAV server unreachable: %s", type(exc).__name__)
-        raise ConnectorError("The CalDAV server could not be reached; check the address and try again.") from None
+        raise ConnectorError(N_("The CalDAV server could not be reached; check the address and try again.")) from None
 
 
 @contextmanager
@@ -153,7 +153,7 @@ def session(account: Account) -> Iterator[tuple[caldav.DAVClient, caldav.Princip
             except (dav_error.NotFoundError, dav_error.PropfindError, dav_error.ResponseError):
                 if n < len(starts) - 1:
                     continue
-                raise ConnectorValidationError("No CalDAV account was found at this address; check the URL.",
+                raise ConnectorValidationError(N_("No CalDAV account was found at this address; check the URL."),
                                                field="url", reason="not_caldav") from None
             yield client, found
             return

@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from rq import Retry, get_current_job
 
 from core import (ConnectorError, LockTimeout, NeedsReauth, QuotaSpec, current_platform, enqueue_after_commit)
-from plugins.caldav import client, ical, links, objects
+from plugins.caldav import busy, client, ical, links, objects
 
 log = logging.getLogger(__name__)
 
@@ -168,6 +168,7 @@ class Run:
                         objects.delete(dav, account.url_of(item.href), item.etag, item.ours)
                     with self.db.session_scope() as session:
                         links.record_deleted(session, item)
+                    busy.forget(self.platform, self.user_id)
                     return DONE
                 if item.href and item.calendar_id != calendar_id:  # the user chose another calendar
                     objects.delete(dav, account.url_of(item.href), item.etag, item.ours)
@@ -184,6 +185,7 @@ class Run:
                     etag = objects.update(dav, account.url_of(href), body, item.etag, item.ours)
             with self.db.session_scope() as session:
                 links.record_written(session, item, calendar_id, etag)
+            busy.forget(self.platform, self.user_id)
             return DONE
         except NeedsReauth as exc:
             return self.needs_reauth(exc)
@@ -237,6 +239,7 @@ class Run:
                     objects.delete(dav, account.url_of(item.href), item.etag, item.ours)
                     with self.db.session_scope() as session:
                         links.record_retracted(session, item)
+                    busy.forget(self.platform, self.user_id)
         except ConnectorError as exc:
             log.warning("CalDAV events of user %s not all removed: %s", self.user_id, exc.code)
 

@@ -25,7 +25,7 @@ def test_good_and_bad_password_discovery_and_calendars(platform, caldav_proxy):
     bad = refused_config(p, browser, "caldav", values(caldav_proxy.url, password="wrong-password"), "alice", ORG,
                          "wrong-password")
     assert bad["errors"]["field"] == "password" and bad["errors"]["cause"] == "auth"
-    assert "app-specific password" in bad["message"]
+    assert "mot de passe d’application" in bad["message"]  # French first, through the catalog
 
     caldav_proxy.requests.clear()
     connected = accepted_config(p, browser, "caldav", values(caldav_proxy.url), "password")
