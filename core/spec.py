@@ -66,6 +66,10 @@ class ConfigField:
     default: Any = None
     choices: tuple[str, ...] = ()
     help: str = ""
+    #: A route of the connector's own blueprint (``"calendars"`` for ``/api/v1/connectors/<key>/calendars``)
+    #: answering the signed-in user's choices as a JSON list of ``{"id", "summary"}``: the settings
+    #: page offers them in a picker (``id`` is the value saved, ``summary`` what a person reads).
+    choices_from: str = ""
 
 
 @dataclass(frozen=True)

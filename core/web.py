@@ -16,7 +16,7 @@ from sqlalchemy import select
 from core.auth import AuthError, mint_token
 from core.connections import ICON_TYPES, icon_file, icon_url
 from core.db import get_session
-from core.i18n import _, _l, current_locale, normalize, script_catalog
+from core.i18n import _, _l, connector_words, current_locale, normalize, script_catalog
 from core.models import User
 from core.oauth.flow import safe_return_path
 
@@ -113,7 +113,7 @@ def connector_settings(slug: str):
         return _page("missing.html", http_status=404, identity=_signed_in(), app_env=_config().app_env,
                      dev_signin=not _config().is_production)
     config = _config()
-    return _page("settings.html", framed=True, key=key, name=spec.name, description=spec.description,
+    return _page("settings.html", framed=True, key=key, name=spec.name, description=connector_words(spec.description),
                  icon=icon_url(spec), identity=_signed_in(), app_env=config.app_env,
                  dev_signin=not config.is_production)
 

@@ -11,6 +11,8 @@ class FieldSchema(Schema):
     default = fields.Raw(allow_none=True)
     choices = fields.List(fields.String())
     help = fields.String()
+    choices_from = fields.String(allow_none=True, metadata={
+        "description": "The connector's route listing this setting's choices ([{id, summary}]), or null"})
 
 
 class ActionSummarySchema(Schema):

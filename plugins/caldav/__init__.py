@@ -41,8 +41,8 @@ SPEC = ConnectorSpec(
     ),
     validate=validate,
     settings=(
-        ConfigField("calendar_id", "Calendar", required=False, default="",
-                    help="Where appointments go (an id from GET …/caldav/calendars); empty: the first calendar."),
+        ConfigField("calendar_id", "Calendar", required=False, default="", choices_from="calendars",
+                    help="Where appointments go; until you choose, the account's first calendar."),
         ConfigField("sync_enabled", "Sync appointments", type="boolean", required=False, default=True),
     ),
     actions=actions.ACTIONS,

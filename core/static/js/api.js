@@ -10,7 +10,10 @@ export class ApiError extends Error {
   }
 
   get fieldErrors() {
-    const json = this.body.errors && this.body.errors.json;
+    const errors = this.body.errors || {};
+    const json = errors.json;
+    // A connector's refusal that names one field (`errors.field`, e.g. a wrong password): its message goes there.
+    if (!json && typeof errors.field === "string" && errors.field) return { [errors.field]: [this.message] };
     if (!json || typeof json !== "object" || Array.isArray(json)) return {};
     const out = {};
     for (const [name, value] of Object.entries(json)) {

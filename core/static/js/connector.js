@@ -47,6 +47,15 @@ export function syncSentence(c) {
   return parts.join(" ");
 }
 
+/** Choices a settings field declares it reads from one of its connector's routes (`choices_from`). */
+function declaredOptions(key, field) {
+  if (!field.choices_from) return null;
+  return async () => {
+    const found = await api(`/api/v1/connectors/${encodeURIComponent(key)}/${field.choices_from}`);
+    return (Array.isArray(found) ? found : []).map((c) => ({ value: c.id, label: c.summary || c.id }));
+  };
+}
+
 /** Choices for a settings field beyond its declaration, per connector (the calendar list). */
 const OPTIONS = {
   google_calendar: {
@@ -175,8 +184,9 @@ export class ConnectorPage {
         holder.replaceChildren(wrapper);
       };
       render(null);
-      if (options[field.name]) {
-        options[field.name]((c.settings || {})[field.name]).then(render).catch((err) => {
+      const list = options[field.name] || declaredOptions(c.key, field);
+      if (list) {
+        list((c.settings || {})[field.name]).then(render).catch((err) => {
           note.classList.add("error");
           note.textContent = t("Could not list the choices for %(label)s: %(error)s", { label: field.label, error: err.message });
         });

@@ -30,7 +30,7 @@ export function fieldControl(field, { idPrefix, value, secretSet = false, option
   if (choices) {
     control = el("select", { id, name: field.name, required, "aria-describedby": described, dataset: { focus: field.name } });
     if (!required && field.type !== "choice" && !choices.some((c) => c.value === current) && current != null) {
-      choices.unshift({ value: String(current), label: String(current) });
+      choices.unshift({ value: String(current), label: String(current) || t("(not chosen)") });
     }
     for (const choice of choices) {
       control.append(el("option", { value: choice.value, selected: String(choice.value) === String(current) }, choice.label));
