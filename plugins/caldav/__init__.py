@@ -31,7 +31,7 @@ SPEC = ConnectorSpec(
     icon=Path(__file__).parent / "icon.svg",
     fields=(
         ConfigField("url", "Server address", type="url",
-                    help="iCloud: https://caldav.icloud.com — Fastmail: https://caldav.fastmail.com — "
+                    help="iCloud: https://caldav.icloud.com — Fastmail: https://caldav.fastmail.com/dav/ — "
                          "Nextcloud: https://<your server>/remote.php/dav"),
         ConfigField("username", "Username", help="Usually your email address (iCloud: your Apple ID)."),
         ConfigField("password", "App password", secret=True,
