@@ -9,10 +9,12 @@ from tests.caldav.conftest import USERS
 from tests.conftest import platform_env
 from tests.connectors.helpers import accepted_config
 from tests.sample_plugins import busy_source
+from tests.sync.conftest import wait_until
 
 AVAILABILITY = "/api/v1/availability"
 APPOINTMENTS = "/api/v1/appointments"
 SETTINGS = "/api/v1/connectors/caldav/settings"
+STATUS = "/api/v1/connectors/caldav"
 DAY = {"from": "2030-05-06T06:00:00+00:00", "to": "2030-05-06T18:00:00+00:00", "duration": 30}
 
 
@@ -130,6 +132,13 @@ def test_a_refused_login_leaves_availability_answering_with_a_notice(platform, r
     again = alice.post(platform.api(APPOINTMENTS), json={
         "title": "Bilan", "starts_at": "2030-05-06T11:00:00+00:00", "ends_at": "2030-05-06T11:30:00+00:00"})
     assert again.status_code == 201, "a CalDAV server that cannot be read does not stop bookings"
+
+    # Its sync is refused too and marks the connection: then availability asks for a new app password.
+    wait_until(lambda: alice.get(platform.api(STATUS)).json()["status"] == "needs_reauth", what="needs_reauth")
+    caldav_proxy.requests.clear()
+    [notice] = alice.get(platform.api(AVAILABILITY), params=DAY).json()["users"][0]["notices"]
+    assert notice["reason"] == "reconnect_required" and "nouveau mot de passe d’application" in notice["message"]
+    assert caldav_proxy.requests == []
 
 
 def test_two_orgs_see_only_their_own_calendar(platform, radicale, caldav_proxy):
