@@ -25,12 +25,14 @@ CONNECTOR = ConnectorSpec(
     oauth=OAUTH,
     fetch_account=calendars.primary_calendar_id,
     settings=(
-        ConfigField("calendar_id", "Calendar", required=False, default="primary",
+        ConfigField("calendar_id", "Calendar", required=False, default="primary", options_from="calendars",
                     help="Where appointments go; 'primary' is your main calendar."),
         ConfigField("sync_enabled", "Sync appointments", type="boolean", required=False, default=True),
-        ConfigField("busy_calendar_ids", "Also count as busy", required=False, default="",
-                    help="Other calendars whose events make you busy (comma-separated ids, at most 9)."),
+        ConfigField("busy_calendar_ids", "Also count as busy", type="list", required=False, default=(),
+                    options_from="calendars?access=busy",
+                    help="Other calendars whose events make you busy when booking (at most 9)."),
     ),
+    check_settings=calendars.check_settings,
     actions=actions.ACTIONS,
     quotas=(
         QuotaSpec("user", "GOOGLE_CALENDAR_QUOTA_USER_PER_MIN", 600, per_user=True,
