@@ -127,19 +127,20 @@ export class AppointmentsPanel {
       const old = rows.get(String(item.id));
       rows.delete(String(item.id));
       const signature = JSON.stringify(item);
-      if (old && old.dataset.signature === signature) return old;
       if (old && old.querySelector("form")) {
         old.querySelector("[data-role=meta]").replaceWith(this.meta(item));
         old.dataset.signature = signature;
         return old;
       }
+      if (old && old.dataset.signature === signature) return old;
       const node = this.item(item);
       node.dataset.signature = signature;
       if (old) old.replaceWith(node);
       return node;
     });
     for (const gone of rows.values()) if (!gone.querySelector("form")) gone.remove();
-    if (!editing) this.list.replaceChildren(...fresh);
+    const same = fresh.length === this.list.children.length && fresh.every((node, i) => this.list.children[i] === node);
+    if (!editing && !same) this.list.replaceChildren(...fresh); // unchanged rows keep their place (and the focus)
     else for (const node of fresh) if (!node.isConnected) this.list.append(node);
   }
 

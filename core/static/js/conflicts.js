@@ -41,7 +41,7 @@ export async function showConflict(holder, form, body, err, { owner = null, rese
   anyway.addEventListener("click", () => busy(anyway, () => resend({ ...body, allow_conflict: true })));
   holder.replaceChildren(el("div", { class: "conflict", dataset: { role: "conflict" } },
     el("p", { class: "conflict-text", role: "alert", dataset: { role: "conflict-text" },
-              text: t("You are busy at that time (%(times)s).", { times: times.join(" ; ") }) }),
+              text: t("You are busy at that time: %(times)s.", { times: times.join(" ; ") }) }),
     note, slots, el("div", { class: "card-actions" }, anyway)));
 
   let answer;
