@@ -12,7 +12,8 @@ HTTP with ``--latency`` seconds added to every provider request.
    *cold* (cache emptied before each question: one ``freebusy.query`` each). The baseline is
    a bare JSON route under ``/api`` (the same session check) measured in the same run; the
    cold figures are also compared with the provider latency, and the provider calls per cold
-   question are counted.
+   question are counted. The warm answer is also timed without HTTP (``busy_for`` and
+   ``free_slots`` in an app context).
 2. Push to flagged: the app served over loopback HTTP, each user watched by a push channel; an
    event of ours is moved "as the user" in the fake, which notifies the app; timed until the
    appointment reads ``changed_in_google``. In-process mode pulls while answering the
