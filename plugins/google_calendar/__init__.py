@@ -3,8 +3,8 @@ from pathlib import Path
 
 from core import ConfigField, ConnectorSpec, QuotaSpec, SyncCapability, hookimpl
 from plugins import google
-from plugins.google_calendar import (actions, busy, calendars, change_routes, channels, compat, links, sync,
-                                     sync_routes)
+from plugins.google_calendar import (actions, busy, busy_channels, calendars, change_routes, channels, compat, links,
+                                     sync, sync_routes)
 
 SCOPES = (
     "https://www.googleapis.com/auth/calendar.events",
@@ -84,13 +84,14 @@ def metrics(session):
 
 @hookimpl
 def handle_event(event, session):
-    """A calendar switch re-places every link; connecting, switching calendars or sync, and disconnecting
-    open, replace or forget the push channel."""
+    """A calendar switch re-places every link; connecting, switching calendars or sync, ticking busy
+    calendars and disconnecting open, replace or forget the push channels."""
     if event.data.get("connector") != links.KEY:
         return
     if event.name == "connector.settings_changed":
         sync.settings_changed(event, session)
     channels.connection_changed(event, session)
+    busy_channels.connection_changed(event, session)
 
 
 @hookimpl
@@ -101,6 +102,7 @@ def busy_intervals(user_id, start, end):
 
 @hookimpl
 def before_disconnect(connector, user_id, session):
-    """Stop the user's push channel while the grant still allows it."""
+    """Stop the user's push channels while the grant still allows it."""
     if connector == "google_calendar":
         channels.stop_now(session, user_id)
+        busy_channels.stop_now(session, user_id)
