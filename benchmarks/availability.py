@@ -12,7 +12,8 @@ HTTP with ``--latency`` seconds added to every provider request.
    *cold* (cache emptied before each question: one ``freebusy.query`` each). The baseline is
    a bare JSON route under ``/api`` (the same session check) measured in the same run; the
    cold figures are also compared with the provider latency, and the provider calls per cold
-   question are counted.
+   question are counted. The warm answer is also timed without HTTP (``busy_for`` and
+   ``free_slots`` in an app context).
 2. Push to flagged: the app served over loopback HTTP, each user watched by a push channel; an
    event of ours is moved "as the user" in the fake, which notifies the app; timed until the
    appointment reads ``changed_in_google``. In-process mode pulls while answering the
@@ -22,6 +23,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import platform
 import statistics
 import sys
 import tempfile
@@ -80,7 +83,7 @@ def start(workdir: Path, fake: FakeGoogle, users: int):
             ext["connectors.credentials"].save_tokens(session, user.id, spec, fake.issue_token(email, SCOPES))
             connections.activate(session, ext["connectors.registry"], user, spec, email)
             connections.update_settings(session, ext["connectors.registry"], user, spec,
-                                        {"busy_calendar_ids": f"{n}-{WORK}"})
+                                        {"busy_calendar_ids": [f"{n}-{WORK}"]})
         tokens.append(mint_token(ext["connectors.config"], f"user{n}", "bench", 3600))
     return app, server, tokens
 
@@ -104,6 +107,7 @@ def availability(app, fake, tokens, rounds: int) -> None:
     calls = fake.count("/freeBusy")
     warm = [ask(client, t, "/api/v1/availability", WEEK) for _ in range(rounds) for t in tokens]
     assert fake.count("/freeBusy") == calls, "warm questions must not reach Google"
+    inside = warm_inside(app, len(tokens), rounds)
     cache = busy.cache(app)
     cold = []
     for token, user_id in zip(tokens, range(1, len(tokens) + 1), strict=True):
@@ -114,10 +118,33 @@ def availability(app, fake, tokens, rounds: int) -> None:
     print(f"  bare /api route   p50 {p(bare, .5):7.2f} ms  p99 {p(bare, .99):7.2f} ms")
     print(f"  warm cache        p50 {p(warm, .5):7.2f} ms  p99 {p(warm, .99):7.2f} ms"
           f"  ({statistics.median(warm) / statistics.median(bare):.1f}x the bare route)")
+    print(f"  warm, no HTTP     p50 {p(inside, .5):7.2f} ms  p99 {p(inside, .99):7.2f} ms"
+          "  (busy_for + free_slots in an app context: the answer's own work)")
     latency_ms = fake.latency * 1000
     print(f"  cold cache        p50 {p(cold, .5):7.2f} ms  p99 {p(cold, .99):7.2f} ms"
           f"  ({p(cold, .5) / latency_ms:.2f}x one provider round trip of {latency_ms:.0f} ms;"
           f" {per_question:.2f} freebusy calls per question)")
+
+
+def warm_inside(app, users: int, rounds: int) -> list[float]:
+    """The warm answer without the request machinery: merged busy times and free slots, per user."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from core import availability as core_availability
+
+    registry, db = app.extensions["connectors.registry"], app.extensions["connectors.db"]
+    start, end = (datetime.fromisoformat(WEEK[k]) for k in ("from", "to"))
+    hours = core_availability.WorkingHours(ZoneInfo("UTC"))
+    timings = []
+    with app.test_request_context(), db.session_scope() as session:
+        for _ in range(rounds):
+            for user_id in range(1, users + 1):
+                started = time.perf_counter()
+                known = core_availability.busy_for(registry, session, user_id, start, end)
+                core_availability.free_slots(known.busy, start, end, timedelta(minutes=30), hours)
+                timings.append(time.perf_counter() - started)
+    return timings
 
 
 def push_to_flagged(app, fake, tokens, edits: int) -> None:
@@ -152,6 +179,8 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.1, help="seconds added to each provider request")
     parser.add_argument("--edits", type=int, default=50, help="changes made in Google for the push measure")
     args = parser.parse_args()
+    print(f"{platform.node()}: {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+          f"load average {os.getloadavg()[0]:.1f}")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     fake = FakeGoogle(client_id="test-client", client_secret="test-secret")
     with fake, tempfile.TemporaryDirectory() as workdir:

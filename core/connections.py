@@ -158,6 +158,8 @@ def describe(spec, link: UserConnector | None, cred, config, credentials, sessio
         "account": link.account_label if link else None,
         "expires_at": cred.expires_at.isoformat() if cred and cred.expires_at else None,
         "granted_scopes": cred.scopes.replace(",", " ").split() if cred and cred.scopes else [],  # some use commas
+        "missing_scopes": [s for s in spec.oauth.optional_scopes if cred and cred.scopes is not None
+                           and s not in cred.scopes.replace(",", " ").split()] if spec.kind == "oauth2" else [],
         "settings": settings_of(link, spec),
         "last_error": link.last_error if link else None,
         "updated_at": link.updated_at.isoformat() if link else None,
@@ -198,4 +200,4 @@ def icon_url(spec) -> str:
 def _field(f) -> dict:
     return {"name": f.name, "label": connector_words(f.label), "type": f.type, "secret": f.secret,
             "required": f.required, "default": f.default, "choices": list(f.choices), "help": connector_words(f.help),
-            "choices_from": f.choices_from or None}
+            "options_from": f.options_from or None}

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 KINDS = ("oauth2", "config")
-FIELD_TYPES = ("string", "integer", "boolean", "email", "choice", "url")
+FIELD_TYPES = ("string", "integer", "boolean", "email", "choice", "url", "list")
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,11 @@ class OAuthSpec:
     #: False when the provider takes no ``scope`` parameter (access set by the
     #: integration's capabilities); ``scopes`` then only describe that access in the grid.
     request_scopes: bool = True
+    #: Authorize parameters that make the provider add newly asked scopes to the user's earlier
+    #: grant (incremental authorization, e.g. ``{"include_granted_scopes": "true"}``); they
+    #: replace ``extra_authorize_params`` of the same name when a connected user is asked for
+    #: only the scopes still missing. Empty: the provider cannot, the user connects again in full.
+    incremental_params: Mapping[str, str] = field(default_factory=dict)
     #: ``"json"`` sends token and revocation requests as a JSON body, not a form.
     token_request_format: str = "form"
     #: ``token_response(data) -> data`` rewrites the token endpoint's JSON (code exchange and
@@ -66,10 +71,9 @@ class ConfigField:
     default: Any = None
     choices: tuple[str, ...] = ()
     help: str = ""
-    #: A route of the connector's own blueprint (``"calendars"`` for ``/api/v1/connectors/<key>/calendars``)
-    #: answering the signed-in user's choices as a JSON list of ``{"id", "summary"}``: the settings
-    #: page offers them in a picker (``id`` is the value saved, ``summary`` what a person reads).
-    choices_from: str = ""
+    #: A route of the connector (under ``/api/v1/connectors/<key>/``) answering a list of
+    #: ``{"id", "summary", "primary"?}`` the page offers as choices (e.g. ``"calendars"``).
+    options_from: str = ""
 
 
 @dataclass(frozen=True)
@@ -136,7 +140,9 @@ class SyncCapability:
     * ``appointment_fields(platform, session, appointment_ids)`` — ``{appointment_id: {field:
       value}}`` shown by the appointments API: ``sync_status`` (``pending``, ``synced``,
       ``failed``, ``deleted``), ``external_event_id``, ``calendar_id``, ``sync_error``,
-      ``synced_at``.
+      ``synced_at``, and ``sync_change`` when the owner changed the event in the external
+      calendar and must choose: ``{"change": "moved"|"deleted", "starts_at", "ends_at",
+      "choose": <URL taking POST {"choice": …}>, "keep": <choice>, "restore": <choice>}``.
     """
 
     changed: Callable[..., None]
@@ -160,6 +166,9 @@ class ConnectorSpec:
     * ``settings`` declares per-user settings accepted by ``PATCH .../settings``.
     * ``quotas`` declares provider quotas (:class:`QuotaSpec`) with their variables.
     * ``sync`` declares that it pushes appointments to an external calendar (:class:`SyncCapability`).
+    * ``check_settings(platform, session, user_id, changes)`` checks settings the declared types
+      cannot (a calendar id among the user's calendars, say) before they are stored; it returns
+      ``{field: [message, …]}`` (empty when all is well), answered as a 422 naming each field.
     """
 
     key: str
@@ -178,6 +187,7 @@ class ConnectorSpec:
     actions: tuple[Action, ...] = ()
     quotas: tuple[QuotaSpec, ...] = ()
     sync: SyncCapability | None = None
+    check_settings: Callable[..., dict] | None = None
 
     def problems(self) -> list[str]:
         """Return what is wrong with this declaration (empty when it is usable)."""

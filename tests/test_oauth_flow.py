@@ -267,3 +267,15 @@ def test_no_secret_in_logs(platform, fake_google, caplog):
     assert caplog.records
     for secret in secrets:
         assert secret not in logged
+
+
+def test_adding_scopes_needs_a_provider_that_can(configured_platform):
+    """Only a provider declaring ``incremental_params`` is asked for scopes alone; others connect again in full."""
+    alice = configured_platform.browser("alice", "org-a")
+    refused = alice.get(configured_platform.api("/api/v1/connectors/slack/redirect"),
+                        params={"scopes": "chat:write"}, allow_redirects=False)
+    assert refused.status_code == 400
+    assert refused.json()["message"] == ("Slack ne peut pas ajouter d'autorisations à une connexion : "
+                                         "connectez-vous à nouveau.")
+    assert alice.get(configured_platform.api("/api/v1/connectors/slack/redirect"),
+                     allow_redirects=False).status_code == 302

@@ -44,6 +44,15 @@ class AppointmentPatchSchema(AppointmentInputSchema):
     timezone = fields.String(validate=validate.Length(min=1, max=64))
 
 
+class SyncChangeSchema(Schema):
+    change = fields.String(metadata={"description": "moved or deleted"})
+    starts_at = fields.DateTime(allow_none=True, metadata={"description": "Where the external calendar shows it now"})
+    ends_at = fields.DateTime(allow_none=True)
+    choose = fields.String(metadata={"description": "Where to POST {\"choice\": keep or restore}"})
+    keep = fields.String(metadata={"description": "The choice that makes the appointment follow the change"})
+    restore = fields.String(metadata={"description": "The choice that puts the appointment back in the calendar"})
+
+
 class AppointmentSchema(Schema):
     id = fields.Integer()
     owner = fields.String(metadata={"description": "The owner's user id in your app (JWT sub)"})
@@ -62,6 +71,8 @@ class AppointmentSchema(Schema):
     calendar_id = fields.String(allow_none=True)
     sync_error = fields.String(allow_none=True)
     synced_at = fields.DateTime(allow_none=True)
+    sync_change = fields.Nested(SyncChangeSchema, allow_none=True, metadata={
+        "description": "A move or deletion made in the external calendar, waiting for the owner's choice"})
     can_edit = fields.Boolean(metadata={"description": "Whether you may change it: you own it, or your token "
                                                        "has a role of APPOINTMENT_WRITE_ROLES"})
 
@@ -102,8 +113,8 @@ def _refuse_conflict(owner_user_id: int, starts_at, ends_at, moving=None) -> Non
     """Answer 409 ``conflict`` with the busy intervals (no details) when the owner is busy then."""
     busy = availability.conflicts(_registry(), get_session(), owner_user_id, starts_at, ends_at, moving)
     if busy:
-        abort(409, message="The owner is busy at that time: pick a free slot (GET /api/v1/availability) "
-                           "or send \"allow_conflict\": true.",
+        abort(409, message=_("The owner is busy at that time: pick a free slot (GET /api/v1/availability) "
+                             "or send \"allow_conflict\": true."),
               errors={"reason": "conflict", "busy": [{"start": s.isoformat(), "end": e.isoformat()}
                                                      for s, e in busy]})
 

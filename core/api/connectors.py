@@ -94,14 +94,26 @@ class ConnectorRedirect(MethodView):
     @blp.doc(operationId="startOAuth")
     def get(self, args, key):
         """Start OAuth: 302 to the provider, or ``{"authorization_url"}`` for ``Accept: application/json``."""
-        return start_oauth(key, args.get("return_to"))
+        return start_oauth(key, args.get("return_to"), args.get("scopes"))
 
 
-def start_oauth(key: str, return_to: str | None):
-    """Begin the authorization-code flow for ``key`` and answer as the client prefers."""
+def start_oauth(key: str, return_to: str | None, scopes: str | None = None):
+    """Begin the authorization-code flow for ``key`` and answer as the client prefers.
+
+    ``scopes`` (space-separated, declared by the connector) asks only for those, added to the
+    user's earlier grant, when the connector's provider supports incremental authorization.
+    """
     spec = connector_or_404(key)
     if spec.kind != "oauth2":
         abort(400, message=_("%(name)s is set up with a form, not by signing in.", name=spec.name))
+    asked = tuple(dict.fromkeys((scopes or "").split())) or None
+    if asked:
+        unknown = [scope for scope in asked if scope not in spec.oauth.scopes]
+        if unknown:
+            abort(422, message=_("Ask only for scopes %(name)s declares.", name=spec.name),
+                  errors={"query": {"scopes": unknown}})
+        if not spec.oauth.incremental_params:
+            abort(400, message=_("%(name)s cannot add permissions to a connection: connect again.", name=spec.name))
     cipher, config = services()[2:]
     missing = connections.missing_variables(spec, config)
     if missing:
@@ -109,7 +121,7 @@ def start_oauth(key: str, return_to: str | None):
         abort(503, message=_("%(name)s is not available yet: ask your administrator to set it up.", name=spec.name))
     session = get_session()
     started = flow.start(session, cipher, config, spec, current_user().id,
-                         request.cookies.get(flow.BROWSER_COOKIE), return_to)
+                         request.cookies.get(flow.BROWSER_COOKIE), return_to, asked)
     session.commit()
     wants_json = request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json"
     response = (current_app.json.response({"authorization_url": started.authorization_url}) if wants_json
@@ -207,6 +219,10 @@ class ConnectorSettings(MethodView):
         changes = load_body(spec.settings, partial=True)
         registry = services()[0]
         session = get_session()
+        if spec.check_settings is not None:
+            problems = spec.check_settings(registry.platform, session, current_user().id, changes)
+            if problems:
+                abort(422, message=_("Some fields are invalid."), errors={"json": problems})
         connections.update_settings(session, registry, current_user(), spec, changes)
         session.commit()
         return status_of(spec)

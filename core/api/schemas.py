@@ -1,5 +1,5 @@
 """Marshmallow schemas of the connector API's responses and query arguments."""
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 
 class FieldSchema(Schema):
@@ -11,8 +11,8 @@ class FieldSchema(Schema):
     default = fields.Raw(allow_none=True)
     choices = fields.List(fields.String())
     help = fields.String()
-    choices_from = fields.String(allow_none=True, metadata={
-        "description": "The connector's route listing this setting's choices ([{id, summary}]), or null"})
+    options_from = fields.String(allow_none=True, metadata={
+        "description": "A route of the connector (under /api/v1/connectors/<key>/) listing the choices"})
 
 
 class ActionSummarySchema(Schema):
@@ -38,6 +38,8 @@ class ConnectorSchema(Schema):
     account = fields.String(allow_none=True)
     expires_at = fields.String(allow_none=True)
     granted_scopes = fields.List(fields.String())
+    missing_scopes = fields.List(fields.String(), metadata={
+        "description": "Optional scopes not granted yet: ask them with redirect?scopes=… to enable what needs them"})
     settings = fields.Dict()
     config = fields.Dict(metadata={"description": "Stored config values, secrets masked"})
     last_error = fields.String(allow_none=True)
@@ -51,6 +53,9 @@ class ConnectorSchema(Schema):
 
 class RedirectArgsSchema(Schema):
     return_to = fields.String(metadata={"description": "A path or URL on FRONTEND_URL to return to"})
+    scopes = fields.String(validate=validate.Length(min=1, max=2000), metadata={
+        "description": "Space-separated declared scopes to add to your connection (incremental authorization; "
+                       "see `missing_scopes`)"})
 
 
 class AuthorizationUrlSchema(Schema):

@@ -103,9 +103,18 @@ def safe_return_path(value: str | None, frontend_url: str) -> str | None:
     return urlunsplit(("", "", path, parsed.query, parsed.fragment))
 
 
-def start(session, cipher, config, spec, user_id: int, browser_secret: str | None, return_path: str | None) -> Started:
-    """Create a state row and the provider's authorization URL (PKCE S256, minimal scopes)."""
+def start(session, cipher, config, spec, user_id: int, browser_secret: str | None, return_path: str | None,
+          scopes: tuple[str, ...] | None = None) -> Started:
+    """Create a state row and the provider's authorization URL (PKCE S256, minimal scopes).
+
+    ``scopes`` (declared ones, for a user already connected) asks for those only, with the
+    spec's ``incremental_params``: the provider adds them to the earlier grant, and its token
+    answer carries every scope granted so far (incremental authorization).
+    """
     provider = resolve(spec, config)
+    params = dict(spec.oauth.extra_authorize_params)
+    if scopes:
+        params.update(spec.oauth.incremental_params)
     browser_secret = browser_secret or secrets.token_urlsafe(32)
     nonce = secrets.token_urlsafe(32)
     verifier = generate_token(64) if spec.oauth.pkce else None
@@ -118,10 +127,9 @@ def start(session, cipher, config, spec, user_id: int, browser_secret: str | Non
     )
     purge_expired(session)
     session.add(row)
-    client = provider.session()
+    client = provider.session(scopes=scopes)
     url, _ = client.create_authorization_url(
-        provider.authorize_url, state=f"{nonce}.{_sign(cipher, nonce)}", code_verifier=verifier,
-        **dict(spec.oauth.extra_authorize_params))
+        provider.authorize_url, state=f"{nonce}.{_sign(cipher, nonce)}", code_verifier=verifier, **params)
     client.close()
     return Started(url, browser_secret)
 

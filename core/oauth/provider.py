@@ -25,8 +25,8 @@ class OAuthProvider:
     api_root: str | None
     spec: object
 
-    def session(self, token: dict | None = None, **kwargs) -> OAuth2Session:
-        """An authlib session for this provider, shaped by its spec.
+    def session(self, token: dict | None = None, scopes: tuple[str, ...] | None = None, **kwargs) -> OAuth2Session:
+        """An authlib session for this provider, shaped by its spec (asking ``scopes``, default the spec's).
 
         PKCE S256 when ``pkce``; the same client authentication at the token and the
         revocation endpoints; JSON request bodies when ``token_request_format`` is ``json``;
@@ -36,7 +36,7 @@ class OAuthProvider:
         client = OAuth2Session(
             client_id=self.client_id,
             client_secret=self.client_secret,
-            scope=self.spec.scope_separator.join(self.spec.scopes) if self.spec.request_scopes else None,
+            scope=self.spec.scope_separator.join(scopes or self.spec.scopes) if self.spec.request_scopes else None,
             redirect_uri=self.redirect_uri,
             token_endpoint_auth_method=method,
             revocation_endpoint_auth_method=method,

@@ -41,7 +41,7 @@ SPEC = ConnectorSpec(
     ),
     validate=validate,
     settings=(
-        ConfigField("calendar_id", "Calendar", required=False, default="", choices_from="calendars",
+        ConfigField("calendar_id", "Calendar", required=False, default="", options_from="calendars",
                     help="Where appointments go; until you choose, the account's first calendar."),
         ConfigField("sync_enabled", "Sync appointments", type="boolean", required=False, default=True),
     ),

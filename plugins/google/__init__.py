@@ -42,6 +42,8 @@ def oauth_spec(*scopes: str, optional: tuple[str, ...] = ()) -> OAuthSpec:
         scopes=tuple(scopes),
         optional_scopes=tuple(optional),
         extra_authorize_params={"access_type": "offline", "prompt": "consent", "include_granted_scopes": "false"},
+        # A scope added later (Phase B's busy times) is asked alone and joins the earlier grant.
+        incremental_params={"include_granted_scopes": "true"},
     )
 
 

@@ -3,8 +3,8 @@ from pathlib import Path
 
 from core import ConfigField, ConnectorSpec, QuotaSpec, SyncCapability, hookimpl
 from plugins import google
-from plugins.google_calendar import (actions, busy, calendars, change_routes, channels, compat, links, sync,
-                                     sync_routes)
+from plugins.google_calendar import (actions, busy, busy_channels, calendars, change_routes, channels, compat, links,
+                                     sync, sync_routes)
 
 SCOPES = (
     "https://www.googleapis.com/auth/calendar.events",
@@ -25,12 +25,14 @@ CONNECTOR = ConnectorSpec(
     oauth=OAUTH,
     fetch_account=calendars.primary_calendar_id,
     settings=(
-        ConfigField("calendar_id", "Calendar", required=False, default="primary",
+        ConfigField("calendar_id", "Calendar", required=False, default="primary", options_from="calendars",
                     help="Where appointments go; 'primary' is your main calendar."),
         ConfigField("sync_enabled", "Sync appointments", type="boolean", required=False, default=True),
-        ConfigField("busy_calendar_ids", "Also count as busy", required=False, default="",
-                    help="Other calendars whose events make you busy (comma-separated ids, at most 9)."),
+        ConfigField("busy_calendar_ids", "Also count as busy", type="list", required=False, default=(),
+                    options_from="calendars?access=busy",
+                    help="Other calendars whose events make you busy when booking (at most 9)."),
     ),
+    check_settings=calendars.check_settings,
     actions=actions.ACTIONS,
     quotas=(
         QuotaSpec("user", "GOOGLE_CALENDAR_QUOTA_USER_PER_MIN", 600, per_user=True,
@@ -82,13 +84,14 @@ def metrics(session):
 
 @hookimpl
 def handle_event(event, session):
-    """A calendar switch re-places every link; connecting, switching calendars or sync, and disconnecting
-    open, replace or forget the push channel."""
+    """A calendar switch re-places every link; connecting, switching calendars or sync, ticking busy
+    calendars and disconnecting open, replace or forget the push channels."""
     if event.data.get("connector") != links.KEY:
         return
     if event.name == "connector.settings_changed":
         sync.settings_changed(event, session)
     channels.connection_changed(event, session)
+    busy_channels.connection_changed(event, session)
 
 
 @hookimpl
@@ -99,6 +102,7 @@ def busy_intervals(user_id, start, end):
 
 @hookimpl
 def before_disconnect(connector, user_id, session):
-    """Stop the user's push channel while the grant still allows it."""
+    """Stop the user's push channels while the grant still allows it."""
     if connector == "google_calendar":
         channels.stop_now(session, user_id)
+        busy_channels.stop_now(session, user_id)

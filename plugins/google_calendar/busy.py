@@ -23,7 +23,7 @@ from flask import current_app
 from redis.exceptions import RedisError
 from sqlalchemy import bindparam, select
 
-from core import BusyTimes, ConnectorError, UserConnector, UserConnectorCredential
+from core import N_, BusyTimes, ConnectorError, UserConnector, UserConnectorCredential, gettext
 from plugins import google
 from plugins.google_calendar import links
 
@@ -36,7 +36,7 @@ MIN_WINDOW = timedelta(days=7)
 MAX_WINDOW = timedelta(days=60)
 MAX_CALENDARS = 10
 PREFIX = "connectors:google_calendar:busy:"
-RECONNECT = "Re-connect Google Calendar to enable availability (Google busy times are not read yet)."
+RECONNECT = N_("Reconnect Google Calendar to enable availability.")
 CALLABLE = ("active", "error")
 
 
@@ -46,8 +46,14 @@ def _freebusy(api_root: str | None):
 
 
 def busy_calendars(settings: dict) -> list[str]:
-    """The calendars whose events count as busy: the sync target and the ticked ones."""
-    ticked = [c.strip() for c in (settings.get("busy_calendar_ids") or "").split(",") if c.strip()]
+    """The calendars whose events count as busy: the sync target and the ticked ones.
+
+    ``busy_calendar_ids`` is a list (a comma-separated string in settings saved before it was one).
+    """
+    ticked = settings.get("busy_calendar_ids") or []
+    if isinstance(ticked, str):
+        ticked = ticked.split(",")
+    ticked = [c.strip() for c in ticked if isinstance(c, str) and c.strip()]
     return list(dict.fromkeys([settings.get("calendar_id") or "primary", *ticked]))[:MAX_CALENDARS]
 
 
@@ -119,15 +125,15 @@ def busy_intervals(user_id: int, start: datetime, end: datetime) -> BusyTimes | 
     if not settings["sync_enabled"]:
         return None  # sync switched off: Cassius makes no Google call for this user
     if FREEBUSY_SCOPE not in (scopes or "").split():
-        return BusyTimes(links.KEY, notice="reconnect_required", message=RECONNECT)
+        return BusyTimes(links.KEY, notice="reconnect_required", message=gettext(RECONNECT))
     calendars = busy_calendars(settings)
     entry = cache().get(user_id)
     if not _covers(entry, calendars, start, end):
         try:
             entry = fetch(user_id, calendars, start, end)
         except ConnectorError as exc:
-            return BusyTimes(links.KEY, notice="unavailable",
-                             message=f"Google Calendar busy times could not be read: {exc.message}")
+            return BusyTimes(links.KEY, notice="unavailable", message=gettext(
+                "Google Calendar busy times could not be read: %(error)s", error=exc.message))
         cache().put(user_id, entry)
     intervals = tuple((s, e) for s, e in (_instants(pair) for pair in entry["busy"]) if s < end and e > start)
     return BusyTimes(links.KEY, intervals)
@@ -170,4 +176,4 @@ def status_details(session, user_id: int) -> dict:
         return {}
     if FREEBUSY_SCOPE in scopes.split():
         return {"availability": "enabled"}
-    return {"availability": "reconnect_required", "availability_message": RECONNECT}
+    return {"availability": "reconnect_required", "availability_message": gettext(RECONNECT)}

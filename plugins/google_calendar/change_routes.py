@@ -10,7 +10,7 @@ from marshmallow import RAISE, Schema, fields, validate
 from sqlalchemy import select
 
 from core import Appointment, InvalidAppointment, current_user, dispatch, get_session
-from plugins.google_calendar import busy, changes
+from plugins.google_calendar import busy, busy_channels, changes
 from plugins.google_calendar.models import CalendarEventLink
 from plugins.google_calendar.channels import token_hash
 from plugins.google_calendar.state import SyncState
@@ -51,6 +51,13 @@ class Notifications(MethodView):
             return ""
         session = get_session()
         state = session.scalar(select(SyncState).where(SyncState.channel_id == channel_id))
+        if state is None:  # a channel on a "count as busy" calendar: its busy times are read again
+            watched = busy_channels.find(session, channel_id)
+            if (watched is not None and hmac.compare_digest(watched.token_hash, token_hash(token))
+                    and request.headers.get("X-Goog-Resource-ID") == watched.resource_id
+                    and request.headers.get("X-Goog-Resource-State") != "sync"):
+                busy.cache().forget(watched.user_id)
+            return ""
         if (state is None or not hmac.compare_digest(state.channel_token_hash or "", token_hash(token))
                 or request.headers.get("X-Goog-Resource-ID") != state.channel_resource_id):
             return ""

@@ -57,7 +57,8 @@ def next_poll(now: datetime | None = None) -> datetime:
     return (now or utcnow()) + timedelta(seconds=POLL_EVERY * random.uniform(0.8, 1.2))
 
 
-def _caller(app, user_id: int) -> Caller:
+def caller_for(app, user_id: int) -> Caller:
+    """A Calendar caller for the user (one transport: not to be shared between threads)."""
     from plugins.google_calendar.calendars import api_root
 
     return Caller(app.extensions["connectors.credentials"], user_id, api_root())
@@ -79,7 +80,7 @@ def watch(user_id: int) -> None:
         token = secrets.token_urlsafe(32)
         body = {"id": uuid.uuid4().hex, "type": "web_hook", "address": address, "token": token}
         try:
-            caller = _caller(app, user_id)
+            caller = caller_for(app, user_id)
             [(answer, error)] = caller.run([caller.events.watch(calendarId=calendar_id, body=body)])
         except ConnectorError as exc:
             answer, error = None, exc
@@ -105,7 +106,7 @@ def watch(user_id: int) -> None:
 def stop(user_id: int, channel_id: str, resource_id: str) -> None:
     """RQ job: ``channels.stop`` one channel (Google's 404 means it is already gone)."""
     try:
-        caller = _caller(current_app, user_id)
+        caller = caller_for(current_app, user_id)
         caller.run([caller.channels.stop(body={"id": channel_id, "resourceId": resource_id})])
     except ConnectorError as exc:  # no token any more: the channel expires on its own, ignored meanwhile
         log.info("Could not stop channel of user %s (%s)", user_id, exc.code)

@@ -240,10 +240,24 @@ def status_details(session, user_id: int) -> dict:
 
 def appointment_fields(platform, session, appointment_ids: list[int]) -> dict[int, dict]:
     """Sync capability: how far each appointment's link is synced, for the appointments API."""
-    rows = session.scalars(select(CalendarEventLink).where(CalendarEventLink.appointment_id.in_(appointment_ids)))
+    from plugins.google_calendar.state import GoogleChange
+
+    rows = session.execute(select(CalendarEventLink, GoogleChange).outerjoin(
+        GoogleChange, GoogleChange.link_id == CalendarEventLink.id).where(
+        CalendarEventLink.appointment_id.in_(appointment_ids))).all()
     return {link.appointment_id: {"sync_status": link.sync_status, "external_event_id": link.external_event_id,
                                   "calendar_id": link.calendar_id, "sync_error": link.last_error,
-                                  "synced_at": link.synced_at} for link in rows}
+                                  "synced_at": link.synced_at, "sync_change": _change(link, change)}
+            for link, change in rows}
+
+
+def _change(link: CalendarEventLink, change) -> dict | None:
+    """What the owner changed in Google and how to answer it, while the link waits for a choice."""
+    if change is None or link.sync_status != "changed_in_google":
+        return None
+    return {"change": change.kind, "starts_at": change.starts_at, "ends_at": change.ends_at,
+            "choose": f"/api/v1/connectors/{KEY}/changes/{link.appointment_id}",
+            "keep": "keep_google", "restore": "restore"}
 
 
 def gauges(session) -> list[tuple[str, str, float]]:

@@ -39,3 +39,17 @@ class GoogleChange(Model):
     starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     detected_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class BusyChannel(Model):
+    """A push channel on one of the user's "count as busy" calendars: a notification forgets their busy cache."""
+
+    __tablename__ = "google_calendar_busy_channels"
+
+    channel_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
+    calendar_id: Mapped[str] = mapped_column(String(1024), nullable=False)
+    resource_id: Mapped[str] = mapped_column(String(255), nullable=False)
+    #: SHA-256 of the channel token (the token itself is not kept).
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)

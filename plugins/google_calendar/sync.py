@@ -30,7 +30,7 @@ from rq import Queue, Retry, get_current_job
 from core import ConnectorError, NeedsReauth, current_platform, dispatch, enqueue_after_commit
 from plugins import google
 from plugins.google_calendar.models import CalendarEventLink
-from plugins.google_calendar import channels, lease, links
+from plugins.google_calendar import busy_channels, channels, lease, links
 from plugins.google_calendar.changes import coalesce_key as changes_key, pull_changes
 from plugins.google_calendar.links import Item
 from plugins.google_calendar.mapping import is_ours
@@ -390,6 +390,10 @@ def reconcile(platform, session) -> dict:
         enqueue_after_commit(session, channels.watch, user_id)
     for user_id in poll:
         enqueue_after_commit(session, pull_changes, user_id, coalesce=changes_key(user_id))
+    busy_renew = busy_channels.due(session)
+    for user_id in busy_renew:
+        enqueue_after_commit(session, busy_channels.watch_busy, user_id)
     return {"google_calendar_stale_links": sum(counts.values()), "google_calendar_users": len(counts),
+            "google_calendar_busy_channels_renewed": len(busy_renew),
             "google_calendar_failed_retried": retried, "google_calendar_channels_renewed": len(renew),
             "google_calendar_polled": len(poll)}

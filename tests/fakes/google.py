@@ -484,6 +484,9 @@ class FakeGoogle(OAuthProviderFake):
         scopes = params["scope"].split()
         if self._granted_scopes_next is not None:
             scopes = [s for s in scopes if s in self._granted_scopes_next]
+        if params.get("include_granted_scopes") == "true":  # incremental: the earlier grants' scopes join
+            earlier = [s for g in self._grants if g.email == email and not g.revoked for s in g.scopes]
+            scopes = list(dict.fromkeys([*earlier, *scopes]))
         self._consent_email = self._granted_scopes_next = None
         code = "4/0fake-" + secrets.token_urlsafe(24)
         offline = params.get("access_type") == "offline" and "consent" in params.get("prompt", "").split()

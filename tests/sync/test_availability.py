@@ -1,6 +1,8 @@
 """Google busy times: two calendars plus appointments, private details never shown, 409 then allow_conflict."""
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlparse
+
 from tests.conftest import connect_google
 from tests.sync.conftest import APPOINTMENTS, CALENDAR, appointment, new_appointment
 
@@ -32,8 +34,8 @@ def test_busy_from_two_calendars_and_appointments_without_details(platform, fake
         return [(b["start"][:16], b["end"][:16]) for b in answer.json()["busy"]]
 
     assert busy() == [("2030-05-01T09:00", "2030-05-01T09:30"), ("2030-05-01T10:00", "2030-05-01T11:00")]
-    response = alice.patch(platform.api(CALENDAR + "/settings"), json={"busy_calendar_ids": WORK})
-    assert response.status_code == 200 and response.json()["settings"]["busy_calendar_ids"] == WORK
+    response = alice.patch(platform.api(CALENDAR + "/settings"), json={"busy_calendar_ids": [WORK]})
+    assert response.status_code == 200 and response.json()["settings"]["busy_calendar_ids"] == [WORK]
     assert busy() == [("2030-05-01T09:00", "2030-05-01T09:30"), ("2030-05-01T10:00", "2030-05-01T11:00"),
                       ("2030-05-01T13:00", "2030-05-01T14:00")]
     [query] = [r for r in fake_google.requests if r.path.endswith("/freeBusy")][-1:]
@@ -75,6 +77,33 @@ def test_booking_into_busy_time_is_409_then_allowed(platform, fake_google):
         "Before the dentist", "Clash", "Dentist"]
 
 
+def test_busy_calendars_must_be_the_users_own_and_few(platform, fake_google):
+    alice = platform.browser("alice", "org-a")
+    connect_google(platform, alice, fake_google, "alice@example.com")
+    settings = platform.api(CALENDAR + "/settings")
+    offered = alice.get(platform.api(CALENDAR + "/calendars"), params={"access": "busy"}).json()
+    assert WORK in [c["id"] for c in offered]
+    field = {f["name"]: f for f in alice.get(platform.api(CALENDAR)).json()["settings_fields"]}["busy_calendar_ids"]
+    assert field["type"] == "list" and field["options_from"] == "calendars?access=busy"
+
+    stranger = alice.patch(settings, json={"busy_calendar_ids": [WORK, "someone-else@example.com"]})
+    assert stranger.status_code == 422
+    assert stranger.json()["errors"]["json"]["busy_calendar_ids"] == [
+        "Ne fait pas partie de vos agendas : someone-else@example.com."]
+    many = alice.patch(settings, json={"busy_calendar_ids": [f"c{n}@example.com" for n in range(10)]})
+    assert many.status_code == 422 and "9" in many.json()["errors"]["json"]["busy_calendar_ids"][0]
+    huge = alice.patch(settings, json={"busy_calendar_ids": [f"c{n}" for n in range(51)]})
+    assert huge.status_code == 422, "a list setting is bounded before anyone asks Google"
+    assert alice.patch(settings, json={"busy_calendar_ids": 3}).status_code == 422
+    assert alice.get(platform.api(CALENDAR)).json()["settings"]["busy_calendar_ids"] == []
+    # A comma-separated string is accepted too, and an empty list asks Google nothing.
+    assert alice.patch(settings, json={"busy_calendar_ids": f" {WORK} ,"}).json()["settings"][
+        "busy_calendar_ids"] == [WORK]
+    calls = fake_google.calendar_calls
+    assert alice.patch(settings, json={"busy_calendar_ids": []}).status_code == 200
+    assert fake_google.calendar_calls == calls
+
+
 def test_connection_without_the_freebusy_scope_keeps_syncing(platform, fake_google):
     from plugins.google_calendar import SCOPES
     from plugins.google_calendar.busy import FREEBUSY_SCOPE
@@ -84,7 +113,8 @@ def test_connection_without_the_freebusy_scope_keeps_syncing(platform, fake_goog
     assert connect_google(platform, alice, fake_google, "alice@example.com")["status"] == "success"
     status = alice.get(platform.api(CALENDAR)).json()
     assert status["status"] == "active" and status["availability"] == "reconnect_required"
-    assert "re-connect" in status["availability_message"].lower()
+    assert status["availability_message"] == "Reconnectez Google Agenda pour activer les disponibilités."
+    assert status["missing_scopes"] == [FREEBUSY_SCOPE]
     _private(fake_google, "Dentist", "2030-05-01T10:00:00+00:00", "2030-05-01T11:00:00+00:00")
 
     answer = alice.get(platform.api(AVAILABILITY), params=WEEK).json()
@@ -92,6 +122,27 @@ def test_connection_without_the_freebusy_scope_keeps_syncing(platform, fake_goog
     booked = new_appointment(platform, alice, "Still synced", hour=10)
     assert booked["sync_status"] == "synced" and fake_google.count("/freeBusy") == 0
 
-    connect_google(platform, alice, fake_google, "alice@example.com")
-    assert alice.get(platform.api(CALENDAR)).json()["availability"] == "enabled"
+    # Incremental authorization: only the missing scope is asked, added to the earlier grant.
+    started = alice.get(platform.api(CALENDAR + "/redirect"), params={"scopes": FREEBUSY_SCOPE},
+                        allow_redirects=False)
+    assert started.status_code == 302, started.text
+    asked = parse_qs(urlparse(started.headers["Location"]).query)
+    assert asked["scope"] == [FREEBUSY_SCOPE] and asked["include_granted_scopes"] == ["true"]
+    assert asked["access_type"] == ["offline"] and asked["code_challenge_method"] == ["S256"]
+    consent = alice.get(started.headers["Location"], allow_redirects=False)
+    back = alice.get(consent.headers["Location"], allow_redirects=False)
+    assert "status=success" in back.headers["Location"], back.headers["Location"]
+    status = alice.get(platform.api(CALENDAR)).json()
+    assert status["availability"] == "enabled" and status["missing_scopes"] == []
+    assert sorted(status["granted_scopes"]) == sorted(SCOPES), "the earlier scopes are kept"
     assert [b["start"][11:16] for b in alice.get(platform.api(AVAILABILITY), params=WEEK).json()["busy"]] == ["10:00"]
+    assert new_appointment(platform, alice, "Synced after", hour=15)["sync_status"] == "synced"
+
+
+def test_incremental_authorization_asks_only_declared_scopes(platform, fake_google):
+    alice = platform.browser("alice", "org-a")
+    connect_google(platform, alice, fake_google, "alice@example.com")
+    refused = alice.get(platform.api(CALENDAR + "/redirect"),
+                        params={"scopes": "https://www.googleapis.com/auth/gmail.readonly"}, allow_redirects=False)
+    assert refused.status_code == 422
+    assert refused.json()["errors"]["query"]["scopes"] == ["https://www.googleapis.com/auth/gmail.readonly"]

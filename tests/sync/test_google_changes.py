@@ -51,7 +51,12 @@ def test_move_and_delete_in_google_reach_the_appointment_and_both_choices_work(p
     settled(fake_google, 5)
     seen = appointment(pushed, alice, moved["id"])
     assert seen["sync_status"] == "changed_in_google" and "14:00" in seen["sync_error"]
-    assert appointment(pushed, alice, deleted["id"])["sync_status"] == "changed_in_google"
+    assert seen["sync_change"] == {  # what the dashboard shows and where it answers, provider-neutral
+        "change": "moved", "starts_at": "2030-05-01T14:00:00+00:00", "ends_at": "2030-05-01T14:30:00+00:00",
+        "choose": f"{CHANGES}/{moved['id']}", "keep": "keep_google", "restore": "restore"}
+    gone = appointment(pushed, alice, deleted["id"])
+    assert gone["sync_status"] == "changed_in_google" and gone["sync_change"]["change"] == "deleted"
+    assert gone["sync_change"]["starts_at"] is None
     waiting = {c["appointment_id"]: c for c in alice.get(pushed.api(CHANGES)).json()}
     assert waiting[moved["id"]]["change"] == "moved"
     assert waiting[moved["id"]]["google_starts_at"].startswith("2030-05-01T14:00")

@@ -1,8 +1,12 @@
 // The appointments panel: list, create, edit (every field), cancel, with each one's calendar sync
-// state in words. The list is refreshed while a change is on its way, updating rows in place:
-// a row being edited is never rebuilt under the person typing in it.
+// state in words. The list is refreshed while a change is on its way (and now and then, to learn of
+// changes made in the calendar itself), updating rows in place: a row being edited is never rebuilt
+// under the person typing in it, and an unchanged row is left alone.
+// A booking into busy time (409 `conflict`) is shown on its form with the next free slots
+// (conflicts.js); an appointment changed in the external calendar offers "keep" or "restore".
 import { api, ApiError, itemsOf } from "./api.js";
-import { settingsUrl } from "./connector.js";
+import { isConflict, showConflict } from "./conflicts.js";
+import { providerName, settingsUrl } from "./connector.js";
 import { showFieldErrors } from "./forms.js";
 import { t } from "./i18n.js";
 import { formatRange, isTimeZone, isoToZonedLocal, nextHourLocal, zonedToIso } from "./time.js";
@@ -11,6 +15,8 @@ import { busy, confirmAction, el, toast } from "./ui.js";
 const BASE = "/api/v1/appointments";
 const POLL_MS = 2000;
 const MAX_POLLS = 15;
+/** While a calendar syncs, the list is read again this often to learn of changes made in it. */
+const SLOW_POLL_MS = 20000;
 const PAGE_SIZE = 100;
 const FIELDS = ["title", "starts_at", "ends_at", "timezone", "location", "notes"];
 
@@ -33,6 +39,7 @@ export class AppointmentsPanel {
     this.empty = root.querySelector("#appointments-empty");
     this.form = root.querySelector("#appointment-form");
     this.error = root.querySelector("#appointment-error");
+    this.conflict = root.querySelector("#appointment-conflict");
     this.unavailable = root.querySelector("#appointments-unavailable");
     this.body = root.querySelector("#appointments-body");
     this.calendar = null;
@@ -99,7 +106,17 @@ export class AppointmentsPanel {
       this.pollTimer = setTimeout(() => this.load(), POLL_MS);
     } else {
       this.polls = 0;
+      if (this.calendarReady) this.pollTimer = setTimeout(() => this.quietLoad(), SLOW_POLL_MS);
     }
+  }
+
+  /** A background refresh: skipped (and tried later) while the page is hidden. */
+  quietLoad() {
+    if (document.hidden) {
+      this.pollTimer = setTimeout(() => this.quietLoad(), SLOW_POLL_MS);
+      return;
+    }
+    this.load();
   }
 
   /** Show `items` in order, reusing each row: a row being edited keeps its form and only updates its state. */
@@ -109,26 +126,44 @@ export class AppointmentsPanel {
     const fresh = items.map((item) => {
       const old = rows.get(String(item.id));
       rows.delete(String(item.id));
+      const signature = JSON.stringify(item);
       if (old && old.querySelector("form")) {
         old.querySelector("[data-role=meta]").replaceWith(this.meta(item));
+        old.dataset.signature = signature;
         return old;
       }
+      if (old && old.dataset.signature === signature) return old;
       const node = this.item(item);
+      node.dataset.signature = signature;
       if (old) old.replaceWith(node);
       return node;
     });
     for (const gone of rows.values()) if (!gone.querySelector("form")) gone.remove();
-    if (!editing) this.list.replaceChildren(...fresh);
+    const same = fresh.length === this.list.children.length && fresh.every((node, i) => this.list.children[i] === node);
+    if (!editing && !same) this.list.replaceChildren(...fresh); // unchanged rows keep their place (and the focus)
     else for (const node of fresh) if (!node.isConnected) this.list.append(node);
   }
 
   async create() {
-    const f = this.form.elements;
     this.error.textContent = "";
+    this.conflict.replaceChildren();
     showFieldErrors(this.form);
+    let body;
     try {
-      const body = this.readForm(this.form);
+      body = this.readForm(this.form);
+    } catch (err) {
+      this.showErrors(this.form, this.error, err);
+      return;
+    }
+    await this.book(body);
+  }
+
+  /** POST `body`; a conflict is shown on the form with the next free slots and "book anyway". */
+  async book(body) {
+    const f = this.form.elements;
+    try {
       await api(BASE, { method: "POST", body });
+      this.conflict.replaceChildren();
       f.title.value = "";
       f.notes.value = "";
       f.location.value = "";
@@ -136,7 +171,11 @@ export class AppointmentsPanel {
       this.polls = 0;
       await this.load();
     } catch (err) {
-      this.showErrors(this.form, this.error, err);
+      if (isConflict(err)) {
+        await showConflict(this.conflict, this.form, body, err, { resend: (forced) => this.book(forced) });
+      } else {
+        this.showErrors(this.form, this.error, err);
+      }
     }
   }
 
@@ -174,6 +213,7 @@ export class AppointmentsPanel {
       if (!a.synced_at && !a.external_event_id) return [t("Never sent to the calendar"), "none", null];
       if (a.sync_status === "deleted") return [t("Removed from the calendar"), "none", null];
     }
+    if (a.sync_change) return [t("Changed in the calendar: your choice is needed"), "pending", null];
     if (a.sync_status === "synced") return [t("In the calendar"), "synced", null];
     if (a.sync_status === "failed") return [t("Could not be sent to the calendar"), "failed", null];
     if (!c) {
@@ -198,7 +238,38 @@ export class AppointmentsPanel {
       url ? el("a", { href: url, target: "_blank", rel: "noopener noreferrer", dataset: { role: "event-link" },
                       text: t("Open in Google Calendar") }) : null,
       a.location ? el("span", { text: `· ${a.location}` }) : null,
-      a.sync_error ? el("p", { class: "inline-status error", text: a.sync_error }) : null);
+      a.sync_change ? this.change(a) : a.sync_error ? el("p", { class: "inline-status error", text: a.sync_error }) : null);
+  }
+
+  /** What the owner changed in the calendar, in words, and the two ways to answer it. */
+  change(a) {
+    const c = a.sync_change;
+    const calendar = this.calendar ? this.calendar.name : t("the calendar");
+    const provider = this.calendar ? providerName(this.calendar) : t("the calendar");
+    let words;
+    if (c.change === "deleted") words = t("Deleted in %(calendar)s.", { calendar });
+    else if (c.starts_at && c.ends_at) {
+      words = t("Moved in %(calendar)s to %(when)s.", { calendar, when: formatRange(c.starts_at, c.ends_at, a.timezone) });
+    } else words = t("Made an all-day event in %(calendar)s.", { calendar });
+    const choose = (choice, done) => async (event) => busy(event.currentTarget, async () => {
+      try {
+        await api(c.choose, { method: "POST", body: { choice } });
+        toast(done);
+        this.polls = 0;
+        await this.load();
+      } catch (err) {
+        toast(err.message, { error: true });
+      }
+    });
+    return el("div", { class: "change-box", dataset: { role: "change" } },
+      el("p", { class: "notice", dataset: { role: "change-text" }, text: words }),
+      el("div", { class: "card-actions" },
+        el("button", { type: "button", class: "btn btn-primary btn-small", dataset: { action: "keep-change" },
+                       text: t("Keep %(provider)s's change", { provider }),
+                       onclick: choose(c.keep, t("“%(title)s” now follows the calendar.", { title: a.title })) }),
+        el("button", { type: "button", class: "btn btn-ghost btn-small", dataset: { action: "restore" },
+                       text: t("Restore"),
+                       onclick: choose(c.restore, t("“%(title)s” is being put back in the calendar.", { title: a.title })) })));
   }
 
   item(a) {
@@ -235,6 +306,7 @@ export class AppointmentsPanel {
       el("label", { for: `${id}-${name}`, text: label }), control, el("p", { class: "field-error", id: `${id}-${name}-error` }));
     const input = (name, attrs) => el("input", { id: `${id}-${name}`, name, "aria-describedby": `${id}-${name}-error`, ...attrs });
     const error = el("p", { class: "form-error span-2", role: "alert" });
+    const conflict = el("div", { class: "span-2", dataset: { role: "conflict-slot" } });
     const form = el("form", { class: "form form-grid edit-form", novalidate: true, "aria-label": t("Edit “%(title)s”", { title: a.title }) },
       field("title", t("Title"), input("title", { required: true, maxlength: 500, value: a.title })),
       field("starts_at", t("Starts"), input("starts_at", { type: "datetime-local", required: true, value: isoToZonedLocal(a.starts_at, zone) })),
@@ -243,26 +315,37 @@ export class AppointmentsPanel {
       field("location", t("Location"), input("location", { maxlength: 500, value: a.location || "" })),
       field("notes", t("Notes"), el("textarea", { id: `${id}-notes`, name: "notes", rows: 2, maxlength: 8000,
                                                    "aria-describedby": `${id}-notes-error` }, a.notes || "")),
-      error,
+      error, conflict,
       el("div", { class: "span-2 dialog-actions" },
         el("button", { type: "button", class: "btn btn-ghost btn-small", text: t("Close"),
                        onclick: () => { slot.replaceChildren(); button.setAttribute("aria-expanded", "false"); button.focus(); } }),
         el("button", { type: "submit", class: "btn btn-primary btn-small", text: t("Save") })));
+    const save = async (body) => {
+      try {
+        await api(`${BASE}/${encodeURIComponent(a.id)}`, { method: "PATCH", body });
+        slot.replaceChildren();
+        toast(t("Saved “%(title)s”.", { title: body.title }));
+        this.polls = 0;
+        await this.load();
+      } catch (err) {
+        if (isConflict(err)) await showConflict(conflict, form, body, err, { owner: a.owner, resend: save });
+        else this.showErrors(form, error, err);
+      }
+    };
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       busy(form.querySelector("button[type=submit]"), async () => {
         error.textContent = "";
+        conflict.replaceChildren();
         showFieldErrors(form);
+        let body;
         try {
-          const body = this.readForm(form);
-          await api(`${BASE}/${encodeURIComponent(a.id)}`, { method: "PATCH", body });
-          slot.replaceChildren();
-          toast(t("Saved “%(title)s”.", { title: body.title }));
-          this.polls = 0;
-          await this.load();
+          body = this.readForm(form);
         } catch (err) {
           this.showErrors(form, error, err);
+          return;
         }
+        await save(body);
       });
     });
     slot.replaceChildren(form);

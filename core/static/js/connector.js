@@ -1,5 +1,6 @@
 // One connector's settings page (/settings/integrations/<key>): status in words, connect or set up,
-// settings (Google Calendar: calendar picker, sync toggle), "Sync now" with progress, disconnect.
+// settings (choices listed by the connector's own route, `options_from`; a `list` setting is a
+// group of checkboxes), permissions to add (incremental authorization), "Sync now", disconnect.
 import { api, ApiError } from "./api.js";
 import { fieldControl, controlValue, readFields, showFieldErrors } from "./forms.js";
 import { t, tn } from "./i18n.js";
@@ -47,28 +48,15 @@ export function syncSentence(c) {
   return parts.join(" ");
 }
 
-/** Choices a settings field declares it reads from one of its connector's routes (`choices_from`). */
-function declaredOptions(key, field) {
-  if (!field.choices_from) return null;
-  return async () => {
-    const found = await api(`/api/v1/connectors/${encodeURIComponent(key)}/${field.choices_from}`);
-    return (Array.isArray(found) ? found : []).map((c) => ({ value: c.id, label: c.summary || c.id }));
-  };
+/** The choices of a settings field declared with `options_from` (a route of the connector listing {id, summary, primary}). */
+async function optionsOf(path, field, current) {
+  const items = await api(`${path}/${field.options_from}`);
+  return (Array.isArray(items) ? items : []).map((c) => ({
+    // A setting may say "primary" rather than the primary item's id: show it selected.
+    value: c.primary && current === "primary" ? "primary" : c.id,
+    label: c.primary ? t("%(name)s (main calendar)", { name: c.summary || c.id }) : c.summary || c.id,
+  }));
 }
-
-/** Choices for a settings field beyond its declaration, per connector (the calendar list). */
-const OPTIONS = {
-  google_calendar: {
-    async calendar_id(current) {
-      const calendars = await api("/api/v1/connectors/google_calendar/calendars");
-      return (Array.isArray(calendars) ? calendars : []).map((c) => ({
-        // The setting may say "primary" rather than the primary calendar's id: show it selected.
-        value: c.primary && current === "primary" ? "primary" : c.id,
-        label: c.primary ? t("%(name)s (main calendar)", { name: c.summary || c.id }) : c.summary || c.id,
-      }));
-    },
-  },
-};
 
 /** The settings page of one connector, bound to its section of the page. */
 export class ConnectorPage {
@@ -105,6 +93,7 @@ export class ConnectorPage {
     this.syncState = null;
     this.body.replaceChildren(...[
       this.summary(c, status),
+      c.connected && (c.missing_scopes || []).length ? this.upgrade(c) : null,
       c.kind === "config" && status !== "not_configured" ? this.configForm(c) : null,
       c.connected && (c.settings_fields || []).length ? this.settingsForm(c) : null,
       syncs(c) ? this.syncPanel(c) : null,
@@ -128,6 +117,19 @@ export class ConnectorPage {
       lines.push(el("p", { class: "notice error", dataset: { role: "last-error" }, text: c.last_error }));
     }
     return el("div", { class: "card-section", dataset: { role: "summary" } }, lines);
+  }
+
+  /** Permissions the connection lacks for some features: what to do, and a button asking only those. */
+  upgrade(c) {
+    const note = el("p", { class: "inline-status", "aria-live": "polite" });
+    return el("div", { class: "card-section", dataset: { role: "upgrade" } },
+      el("p", { class: "notice", dataset: { role: "upgrade-text" },
+                text: c.availability_message || t("Reconnect %(name)s to enable every feature.", { name: c.name }) }),
+      el("div", { class: "card-actions" }, el("button", {
+        type: "button", class: "btn btn-primary", dataset: { action: "upgrade" },
+        text: t("Allow access in %(provider)s", { provider: providerName(c) }),
+        onclick: (event) => busy(event.currentTarget, () => this.connect(note, c.missing_scopes)),
+      })), note);
   }
 
   configForm(c) {
@@ -169,7 +171,6 @@ export class ConnectorPage {
   }
 
   settingsForm(c) {
-    const options = OPTIONS[c.key] || {};
     const note = el("p", { class: "inline-status", "aria-live": "polite", dataset: { role: "settings-note" } });
     const form = el("form", { class: "form", novalidate: true, dataset: { role: "settings" },
                               onsubmit: (event) => event.preventDefault() });
@@ -179,14 +180,13 @@ export class ConnectorPage {
       const render = (choices) => {
         const wrapper = fieldControl(field, { idPrefix: `set-${c.key}`, value: (c.settings || {})[field.name],
                                               options: choices, markOptional: false });
-        const control = wrapper.querySelector("input, select");
+        const control = wrapper.querySelector("fieldset, input, select");
         control.addEventListener("change", () => this.saveSetting(field, control, note));
         holder.replaceChildren(wrapper);
       };
       render(null);
-      const list = options[field.name] || declaredOptions(c.key, field);
-      if (list) {
-        list((c.settings || {})[field.name]).then(render).catch((err) => {
+      if (field.options_from) {
+        optionsOf(this.path, field, (c.settings || {})[field.name]).then(render).catch((err) => {
           note.classList.add("error");
           note.textContent = t("Could not list the choices for %(label)s: %(error)s", { label: field.label, error: err.message });
         });
@@ -297,13 +297,15 @@ export class ConnectorPage {
     return [bar, note];
   }
 
-  async connect(note) {
+  /** Start OAuth; `scopes` asks only for those, added to the existing connection. */
+  async connect(note, scopes = null) {
     note.classList.remove("error");
     try {
       // Asking for JSON sets the browser-binding cookie on this same-origin answer and lets us show
       // errors here; the provider then sends the browser back through the callback page to this one.
-      const back = encodeURIComponent(window.location.pathname);
-      const { authorization_url: url } = await api(`${this.path}/redirect?return_to=${back}`);
+      const query = new URLSearchParams({ return_to: window.location.pathname });
+      if (scopes) query.set("scopes", scopes.join(" "));
+      const { authorization_url: url } = await api(`${this.path}/redirect?${query}`);
       note.textContent = t("Opening %(provider)s…", { provider: providerName(this.c) });
       window.location.assign(url);
     } catch (err) {

@@ -1,4 +1,5 @@
-// Form controls generated from a connector's declared fields ({name, label, type, secret, required, default, choices, help}).
+// Form controls generated from a connector's declared fields ({name, label, type, secret, required, default, choices,
+// help, options_from}). A `list` field with options is a group of checkboxes.
 import { t } from "./i18n.js";
 import { el } from "./ui.js";
 
@@ -26,6 +27,7 @@ export function fieldControl(field, { idPrefix, value, secretSet = false, option
       field.help ? el("p", { class: "help", id: helpId, text: field.help }) : null,
       el("p", { class: "field-error", id: errorId }));
   }
+  if (field.type === "list") return listControl(field, { id, helpId, errorId, described, current, options });
   const choices = options || (field.type === "choice" ? (field.choices || []).map((c) => ({ value: c, label: c })) : null);
   if (choices) {
     control = el("select", { id, name: field.name, required, "aria-describedby": described, dataset: { focus: field.name } });
@@ -52,8 +54,32 @@ export function fieldControl(field, { idPrefix, value, secretSet = false, option
     el("p", { class: "field-error", id: errorId }));
 }
 
+/** A `list` field: one checkbox per option (values saved but no longer offered stay, ticked), else a text input. */
+function listControl(field, { id, helpId, errorId, described, current, options }) {
+  const values = Array.isArray(current) ? current.map(String) : String(current || "").split(",").filter(Boolean);
+  const help = field.help ? el("p", { class: "help", id: helpId, text: field.help }) : null;
+  const error = el("p", { class: "field-error", id: errorId });
+  if (!options) {
+    const control = el("input", { type: "text", id, name: field.name, value: values.join(", "), autocomplete: "off",
+                                  spellcheck: "false", "aria-describedby": described, dataset: { focus: field.name } });
+    return el("div", { class: "field", dataset: { field: field.name } },
+      el("label", { for: id, text: field.label || field.name }), control, help, error);
+  }
+  const offered = [...options, ...values.filter((v) => !options.some((o) => String(o.value) === v)).map((v) => ({ value: v, label: v }))];
+  const group = el("fieldset", { class: "check-list", id, name: field.name, "aria-describedby": described, dataset: { focus: field.name, list: "" } },
+    el("legend", { text: field.label || field.name }),
+    offered.map((option, index) => el("label", { class: "check", for: `${id}-${index}` },
+      el("input", { type: "checkbox", id: `${id}-${index}`, value: option.value, checked: values.includes(String(option.value)) }),
+      option.label)));
+  return el("div", { class: "field", dataset: { field: field.name } }, group, help, error);
+}
+
 /** The value of one control, typed for the API; `undefined` means "leave out". */
 export function controlValue(control, field) {
+  if (field.type === "list") {
+    if (control.tagName === "FIELDSET") return [...control.querySelectorAll("input:checked")].map((box) => box.value);
+    return control.value.split(",").map((v) => v.trim()).filter(Boolean);
+  }
   if (field.type === "boolean") return control.checked;
   const raw = control.value.trim();
   if (raw === "") return undefined;
