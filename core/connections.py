@@ -197,4 +197,5 @@ def icon_url(spec) -> str:
 
 def _field(f) -> dict:
     return {"name": f.name, "label": connector_words(f.label), "type": f.type, "secret": f.secret,
-            "required": f.required, "default": f.default, "choices": list(f.choices), "help": connector_words(f.help)}
+            "required": f.required, "default": f.default, "choices": list(f.choices), "help": connector_words(f.help),
+            "options": f.options or None}

@@ -66,6 +66,11 @@ class ConfigField:
     default: Any = None
     choices: tuple[str, ...] = ()
     help: str = ""
+    #: For a setting whose choices live at the provider: a route of the connector's blueprint
+    #: (``"calendars"`` → ``GET /api/v1/connectors/<key>/calendars``) answering a JSON list of
+    #: ``{"id", "summary", "primary"}``; the settings page offers them as choices, the
+    #: ``primary`` one standing for the field's ``default`` when that is the stored value.
+    options: str = ""
 
 
 @dataclass(frozen=True)
@@ -132,7 +137,7 @@ class SyncCapability:
     * ``appointment_fields(platform, session, appointment_ids)`` — ``{appointment_id: {field:
       value}}`` shown by the appointments API: ``sync_status`` (``pending``, ``synced``,
       ``failed``, ``deleted``), ``external_event_id``, ``calendar_id``, ``sync_error``,
-      ``synced_at``.
+      ``synced_at``, and ``external_url`` (where a person opens the event, or None).
     """
 
     changed: Callable[..., None]

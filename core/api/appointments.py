@@ -62,6 +62,8 @@ class AppointmentSchema(Schema):
     calendar_id = fields.String(allow_none=True)
     sync_error = fields.String(allow_none=True)
     synced_at = fields.DateTime(allow_none=True)
+    external_url = fields.String(allow_none=True, metadata={
+        "description": "Where the owner opens the event in their calendar, when its connector offers one"})
     can_edit = fields.Boolean(metadata={"description": "Whether you may change it: you own it, or your token "
                                                        "has a role of APPOINTMENT_WRITE_ROLES"})
 

@@ -11,6 +11,8 @@ class FieldSchema(Schema):
     default = fields.Raw(allow_none=True)
     choices = fields.List(fields.String())
     help = fields.String()
+    options = fields.String(allow_none=True, metadata={
+        "description": "A route under this connector listing the choices: [{id, summary, primary}]"})
 
 
 class ActionSummarySchema(Schema):

@@ -25,7 +25,7 @@ CONNECTOR = ConnectorSpec(
     oauth=OAUTH,
     fetch_account=calendars.primary_calendar_id,
     settings=(
-        ConfigField("calendar_id", "Calendar", required=False, default="primary",
+        ConfigField("calendar_id", "Calendar", required=False, default="primary", options="calendars",
                     help="Where appointments go; 'primary' is your main calendar."),
         ConfigField("sync_enabled", "Sync appointments", type="boolean", required=False, default=True),
         ConfigField("busy_calendar_ids", "Also count as busy", required=False, default="",

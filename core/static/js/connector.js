@@ -1,5 +1,5 @@
 // One connector's settings page (/settings/integrations/<key>): status in words, connect or set up,
-// settings (Google Calendar: calendar picker, sync toggle), "Sync now" with progress, disconnect.
+// settings (choices listed by the connector's own route, sync toggle), "Sync now" with progress, disconnect.
 import { api, ApiError } from "./api.js";
 import { fieldControl, controlValue, readFields, showFieldErrors } from "./forms.js";
 import { t, tn } from "./i18n.js";
@@ -17,7 +17,7 @@ export function statusLabel(status) {
   }[status] || status;
 }
 
-/** The provider's name as a person says it: "google" → "Google". */
+/** The provider's name as a person says it: "acme" → "Acme". */
 export function providerName(c) {
   const provider = c.provider || c.name || c.key;
   return provider.charAt(0).toUpperCase() + provider.slice(1);
@@ -47,19 +47,17 @@ export function syncSentence(c) {
   return parts.join(" ");
 }
 
-/** Choices for a settings field beyond its declaration, per connector (the calendar list). */
-const OPTIONS = {
-  google_calendar: {
-    async calendar_id(current) {
-      const calendars = await api("/api/v1/connectors/google_calendar/calendars");
-      return (Array.isArray(calendars) ? calendars : []).map((c) => ({
-        // The setting may say "primary" rather than the primary calendar's id: show it selected.
-        value: c.primary && current === "primary" ? "primary" : c.id,
-        label: c.primary ? t("%(name)s (main calendar)", { name: c.summary || c.id }) : c.summary || c.id,
-      }));
-    },
-  },
-};
+/**
+ * Choices for a settings field that live at the provider: the field names a route of its connector
+ * (`options`) listing `[{id, summary, primary}]`; the primary one stands for the field's default.
+ */
+async function optionsOf(c, field, current) {
+  const items = await api(`/api/v1/connectors/${encodeURIComponent(c.key)}/${field.options}`);
+  return (Array.isArray(items) ? items : []).map((item) => ({
+    value: item.primary && current === field.default ? field.default : item.id,
+    label: item.primary ? t("%(name)s (main calendar)", { name: item.summary || item.id }) : item.summary || item.id,
+  }));
+}
 
 /** The settings page of one connector, bound to its section of the page. */
 export class ConnectorPage {
@@ -160,7 +158,6 @@ export class ConnectorPage {
   }
 
   settingsForm(c) {
-    const options = OPTIONS[c.key] || {};
     const note = el("p", { class: "inline-status", "aria-live": "polite", dataset: { role: "settings-note" } });
     const form = el("form", { class: "form", novalidate: true, dataset: { role: "settings" },
                               onsubmit: (event) => event.preventDefault() });
@@ -175,8 +172,8 @@ export class ConnectorPage {
         holder.replaceChildren(wrapper);
       };
       render(null);
-      if (options[field.name]) {
-        options[field.name]((c.settings || {})[field.name]).then(render).catch((err) => {
+      if (field.options) {
+        optionsOf(c, field, (c.settings || {})[field.name]).then(render).catch((err) => {
           note.classList.add("error");
           note.textContent = t("Could not list the choices for %(label)s: %(error)s", { label: field.label, error: err.message });
         });
