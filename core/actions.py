@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core import connections, metrics
-from core.errors import ConnectorError, NeedsReauth, NotConnected
+from core.errors import ConnectorError, NeedsReauth
 from core.oauth.provider import resolve
 
 PYTHON_TYPES = {"string": str, "integer": int, "number": (int, float), "boolean": bool,
@@ -84,13 +84,11 @@ def run_action(session, extensions, user, spec, action, arguments) -> Any:
     """Run ``action`` of ``spec`` as ``user`` with validated ``arguments``.
 
     Raises :class:`NotConnected` when the user has not connected ``spec`` and
-    :class:`NeedsReauth` when the connection needs a new consent.
+    :class:`NeedsReauth` when the connection needs a new consent
+    (:func:`core.connections.require_usable`). An action raising :class:`NeedsReauth` — or a
+    ``ConnectorError(code="needs_reauth")``, which is one — marks the connection ``needs_reauth``.
     """
-    link = connections.get_link(session, user.id, spec.key)
-    if link is None or link.status not in ("active", "error"):
-        if link is not None and link.status == "needs_reauth":
-            raise NeedsReauth(link.last_error or f"Reconnect {spec.name}.")
-        raise NotConnected(f"{spec.name} is not connected.", connector=spec.key)
+    link = connections.require_usable(session, user.id, spec.key, spec.name)
     clean = validate_arguments(action, arguments)
     credentials = extensions["connectors.credentials"]
     ctx = ActionContext(

@@ -1,6 +1,8 @@
 """Core's action interface: validation naming the field, not-connected errors, the REST endpoint."""
 import pytest
 
+from core import ConnectorError, NeedsReauth, NotFound, RateLimited
+
 from tests.conftest import platform_env
 from tests.sample_plugins import weather
 
@@ -47,3 +49,29 @@ def test_unknown_action_and_connector(weather_platform):
     user = p.browser("u1", "o1")
     assert user.post(p.api("/api/v1/connectors/weather/actions/nope"), json={}).status_code == 404
     assert user.post(p.api("/api/v1/connectors/nope/actions/x"), json={}).status_code == 404
+
+
+def test_a_code_builds_the_typed_error():
+    """One error mapping: ``ConnectorError(code=...)`` of a typed code is that typed error."""
+    error = ConnectorError("Refused.", code="needs_reauth", field="api_key")
+    assert isinstance(error, NeedsReauth) and (error.code, error.http_status, error.details) == (
+        "needs_reauth", 409, {"field": "api_key"})
+    assert isinstance(ConnectorError("Slow down.", code="rate_limited"), RateLimited)
+    assert isinstance(ConnectorError("Gone.", code="not_found"), NotFound)
+    plain = ConnectorError("Odd.", code="something_else")
+    assert type(plain) is ConnectorError and (plain.code, plain.http_status) == ("something_else", 502)
+
+
+def test_a_needs_reauth_code_marks_the_connection(weather_platform):
+    p = weather_platform
+    user = p.browser("u1", "o1")
+    user.post(p.api("/api/v1/connectors/weather/config"), json={"api_key": "k"})
+    response = user.post(p.api("/api/v1/connectors/weather/actions/alerts"), json={})
+    assert response.status_code == 409 and response.json()["errors"]["reason"] == "needs_reauth"
+    status = user.get(p.api("/api/v1/connectors/weather")).json()
+    assert (status["status"], status["connected"]) == ("needs_reauth", False)
+    assert status["last_error"] == "The weather service no longer accepts this API key."
+    again = user.post(p.api(FORECAST), json={"city": "Lyon"})
+    assert again.status_code == 409 and again.json()["errors"]["reason"] == "needs_reauth"
+    assert again.json()["message"] == "The weather service no longer accepts this API key."
+

@@ -1,7 +1,8 @@
 """A third-party style connector: one config field, one action, one route."""
 from flask import Blueprint
 
-from core import Action, ActionParam, ConfigField, ConnectorSpec, ConnectorValidationError, hookimpl, public
+from core import (Action, ActionParam, ConfigField, ConnectorError, ConnectorSpec, ConnectorValidationError, hookimpl,
+                  public)
 
 blp = Blueprint("weather", __name__)
 
@@ -38,6 +39,11 @@ def forecast(ctx, city, days=None):
     return {"city": city, "days": days or 1, "sky": "clear"}
 
 
+def alerts(ctx):
+    """The service stopped accepting the key, said with a plain ConnectorError and a code."""
+    raise ConnectorError("The weather service no longer accepts this API key.", code="needs_reauth")
+
+
 CONNECTOR = ConnectorSpec(
     key="weather", name="Weather", kind="config", provider="weather",
     description="Forecasts for your appointments.",
@@ -45,7 +51,8 @@ CONNECTOR = ConnectorSpec(
     validate=validate,
     actions=(Action("forecast", "Forecast for a city.", forecast,
                     (ActionParam("city", "string", "City name"),
-                     ActionParam("days", "integer", "How many days", required=False))),),
+                     ActionParam("days", "integer", "How many days", required=False))),
+             Action("alerts", "Weather alerts.", alerts)),
 )
 
 
