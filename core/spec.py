@@ -89,7 +89,9 @@ class Action:
     """A named operation of a connector, run as one user: a REST endpoint and an agent tool.
 
     ``run(ctx, **arguments)`` receives an :class:`core.actions.ActionContext` and the
-    validated arguments, and returns something JSON-serialisable.
+    validated arguments, and returns JSON values (dicts, lists, strings, numbers, booleans,
+    None); a ``datetime``, ``date`` or ``time`` is sent as ISO 8601. Anything else is a bug:
+    the call answers ``internal_error`` and the error is logged.
     """
 
     name: str

@@ -75,3 +75,26 @@ def test_a_needs_reauth_code_marks_the_connection(weather_platform):
     assert again.status_code == 409 and again.json()["errors"]["reason"] == "needs_reauth"
     assert again.json()["message"] == "The weather service no longer accepts this API key."
 
+
+def test_dates_in_results_are_iso_8601(weather_platform):
+    p = weather_platform
+    user = p.browser("u1", "o1")
+    user.post(p.api("/api/v1/connectors/weather/config"), json={"api_key": "k"})
+    expected = {"at": "2030-05-01T09:30:00+00:00", "day": "2030-05-01", "naive": "2030-05-01T09:30:00"}
+    rest = user.post(p.api("/api/v1/connectors/weather/actions/observed"), json={})
+    assert rest.status_code == 200 and rest.json() == {"result": expected}
+    tool = user.post(p.api("/api/v1/tools/weather__observed/invoke"), json={})
+    assert tool.status_code == 200 and tool.json() == {"ok": True, "result": expected}
+
+
+def test_a_result_json_cannot_carry_is_an_internal_error(weather_platform):
+    p = weather_platform
+    user = p.browser("u1", "o1")
+    user.post(p.api("/api/v1/connectors/weather/config"), json={"api_key": "k"})
+    tool = user.post(p.api("/api/v1/tools/weather__station/invoke"), json={})
+    assert tool.status_code == 200
+    assert tool.json()["ok"] is False and tool.json()["error"]["code"] == "internal_error"
+    assert "object" not in tool.json()["error"]["message"]
+    rest = user.post(p.api("/api/v1/connectors/weather/actions/station"), json={})
+    assert rest.status_code == 500 and rest.json()["code"] == 500 and "object" not in rest.text
+    assert user.post(p.api(FORECAST), json={"city": "Lyon"}).status_code == 200  # the app carries on
