@@ -1,10 +1,7 @@
 """A third-party style connector: one config field, one action, one route."""
-from datetime import UTC, date, datetime
-
 from flask import Blueprint
 
-from core import (Action, ActionParam, ConfigField, ConnectorError, ConnectorSpec, ConnectorValidationError, hookimpl,
-                  public)
+from core import Action, ActionParam, ConfigField, ConnectorSpec, ConnectorValidationError, hookimpl, public
 
 blp = Blueprint("weather", __name__)
 
@@ -41,21 +38,6 @@ def forecast(ctx, city, days=None):
     return {"city": city, "days": days or 1, "sky": "clear"}
 
 
-def observed(ctx):
-    """When the last observation was made: a datetime and a date, as a plugin returns them."""
-    return {"at": datetime(2030, 5, 1, 9, 30, tzinfo=UTC), "day": date(2030, 5, 1), "naive": datetime(2030, 5, 1, 9, 30)}
-
-
-def station(ctx):
-    """A plugin bug: an object JSON cannot carry."""
-    return {"station": object()}
-
-
-def alerts(ctx):
-    """The service stopped accepting the key, said with a plain ConnectorError and a code."""
-    raise ConnectorError("The weather service no longer accepts this API key.", code="needs_reauth")
-
-
 CONNECTOR = ConnectorSpec(
     key="weather", name="Weather", kind="config", provider="weather",
     description="Forecasts for your appointments.",
@@ -63,10 +45,7 @@ CONNECTOR = ConnectorSpec(
     validate=validate,
     actions=(Action("forecast", "Forecast for a city.", forecast,
                     (ActionParam("city", "string", "City name"),
-                     ActionParam("days", "integer", "How many days", required=False))),
-             Action("observed", "When the last observation was made.", observed),
-             Action("station", "The weather station.", station),
-             Action("alerts", "Weather alerts.", alerts)),
+                     ActionParam("days", "integer", "How many days", required=False))),),
 )
 
 
