@@ -24,7 +24,7 @@ _FIELDS = {
 
 
 def pascal(*names: str) -> str:
-    """``("google_calendar", "list_events")`` → ``GoogleCalendarListEvents``."""
+    """``("acme_tasks", "list_open")`` → ``AcmeTasksListOpen``."""
     return "".join(word.capitalize() for name in names for word in name.split("_"))
 
 
