@@ -1,11 +1,13 @@
 """Running a connector's actions as one user: argument validation, context, credentials."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from datetime import date, time
 from typing import Any
 
 from core import connections, metrics
-from core.errors import ConnectorError, NeedsReauth, NotConnected
+from core.errors import ConnectorError, NeedsReauth
 from core.oauth.provider import resolve
 
 PYTHON_TYPES = {"string": str, "integer": int, "number": (int, float), "boolean": bool,
@@ -46,6 +48,21 @@ class ActionContext:
         return self.app_config.provider(prefix, name, default)
 
 
+def json_result(value: Any) -> Any:
+    """An action's result as plain JSON values: the one encoder of every action's result (REST, agent
+    tools, MCP). Datetimes, dates and times become ISO 8601 strings (``2030-05-01T09:30:00+00:00``);
+    anything else JSON cannot carry (an object, a set, NaN) raises ``TypeError`` or ``ValueError`` —
+    a plugin's bug, answered as ``internal_error`` and logged.
+    """
+    return json.loads(json.dumps(value, default=_iso, allow_nan=False))
+
+
+def _iso(value: Any) -> str:
+    if isinstance(value, (date, time)):  # datetime is a date
+        return value.isoformat()
+    raise TypeError(f"an action returned a {type(value).__name__}, which JSON cannot carry")
+
+
 def find_action(spec, name: str):
     """The action ``name`` of ``spec``, or None."""
     return next((a for a in spec.actions if a.name == name), None)
@@ -83,14 +100,13 @@ def validate_arguments(action, arguments: Any) -> dict:
 def run_action(session, extensions, user, spec, action, arguments) -> Any:
     """Run ``action`` of ``spec`` as ``user`` with validated ``arguments``.
 
-    Raises :class:`NotConnected` when the user has not connected ``spec`` and
-    :class:`NeedsReauth` when the connection needs a new consent.
+    Returns the result through :func:`json_result`. Raises :class:`NotConnected` when the user
+    has not connected ``spec`` and
+    :class:`NeedsReauth` when the connection needs a new consent
+    (:func:`core.connections.require_usable`). An action raising :class:`NeedsReauth` — or a
+    ``ConnectorError(code="needs_reauth")``, which is one — marks the connection ``needs_reauth``.
     """
-    link = connections.get_link(session, user.id, spec.key)
-    if link is None or link.status not in ("active", "error"):
-        if link is not None and link.status == "needs_reauth":
-            raise NeedsReauth(link.last_error or f"Reconnect {spec.name}.")
-        raise NotConnected(f"{spec.name} is not connected.", connector=spec.key)
+    link = connections.require_usable(session, user.id, spec.key, spec.name)
     clean = validate_arguments(action, arguments)
     credentials = extensions["connectors.credentials"]
     ctx = ActionContext(
@@ -109,4 +125,4 @@ def run_action(session, extensions, user, spec, action, arguments) -> Any:
         metrics.provider_call(spec.key, exc.code)
         raise
     metrics.provider_call(spec.key)
-    return result
+    return json_result(result)

@@ -1,4 +1,4 @@
-"""The ``connectors`` command: run, worker, db, plugins, tools, mcp, dev-token, keys, sync."""
+"""The ``connectors`` command: run, worker, db, plugins, tools, mcp, dev-token, keys, sync, new-plugin."""
 from __future__ import annotations
 
 import json
@@ -163,6 +163,24 @@ def dev_token(user, org, ttl):
     if not config.jwt_secret:
         raise click.ClickException("dev-token needs JWT_SECRET (HS256); this app verifies public-key tokens")
     click.echo(mint_token(config, user, org, ttl))
+
+
+@main.command("new-plugin")
+@click.argument("name")
+@click.option("--kind", type=click.Choice(["oauth2", "config"]), required=True,
+              help="oauth2: an OAuth 2.0 sign-in; config: fields such as an API key.")
+@click.option("--directory", type=click.Path(file_okay=False), default=".", show_default=True,
+              help="Where to create the package connector-<name>/.")
+def new_plugin(name, kind, directory):
+    """Create a connector package NAME (its key) whose test passes as generated: pyproject with the
+    entry point, the plugin module (spec, one action, register_connectors), a test using the kit."""
+    from core import scaffold
+
+    try:
+        target = scaffold.create(directory, name, kind)
+    except (ValueError, FileExistsError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Created {target}/: cd there, pip install -e '.[test]', then pytest.")
 
 
 @main.group("keys")

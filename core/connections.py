@@ -8,8 +8,9 @@ from pathlib import Path
 import requests
 from sqlalchemy import select
 
+from core.errors import NeedsReauth, NotConnected
 from core.events import DomainEvent, emit
-from core.i18n import connector_words
+from core.i18n import _, connector_words
 from core.models import UserConnector, UserConnectorCredential
 from core.oauth.provider import resolve
 
@@ -33,6 +34,27 @@ def get_link(session, user_id: int, key: str, create: bool = False) -> UserConne
         link = UserConnector(user_id=user_id, connector_code=key, status="inactive")
         session.add(link)
     return link
+
+
+#: The statuses in which a connection may call its provider (``error``: its last use failed, the
+#: grant stands). Decided here only: :func:`require_usable`.
+USABLE = ("active", "error")
+
+
+def require_usable(session, user_id: int, key: str, name: str | None = None) -> UserConnector:
+    """The one answer to "may ``user_id``'s connection of ``key`` call its provider now?".
+
+    Returns the ``user_connectors`` row; raises :class:`core.NeedsReauth` (with the reason the
+    connection was marked) when the provider refused the grant, :class:`core.NotConnected`
+    otherwise. ``name`` is the connector's name in the messages (default: ``key``).
+    """
+    link = get_link(session, user_id, key)
+    if link is not None and link.status in USABLE:
+        return link
+    name = name or key
+    if link is not None and link.status == "needs_reauth":
+        raise NeedsReauth(link.last_error or _("Reconnect %(name)s to resume.", name=name))
+    raise NotConnected(_("%(name)s is not connected.", name=name), connector=key)
 
 
 def settings_of(link: UserConnector | None, spec) -> dict:
@@ -154,7 +176,7 @@ def describe(spec, link: UserConnector | None, cred, config, credentials, sessio
     status = user_status(spec, link, config)
     info.update({
         "status": status,
-        "connected": status in ("active", "error"),
+        "connected": status in USABLE,
         "account": link.account_label if link else None,
         "expires_at": cred.expires_at.isoformat() if cred and cred.expires_at else None,
         "granted_scopes": cred.scopes.replace(",", " ").split() if cred and cred.scopes else [],  # some use commas

@@ -9,8 +9,10 @@ from authlib.integrations.base_client.errors import OAuthError
 from sqlalchemy import select
 
 from core import metrics
+from core.connections import require_usable
 from core.crypto import Cipher, associated_data
 from core.errors import ConnectorError, NeedsReauth, NotConnected
+from core.i18n import _
 from core.locks import distributed_lock
 from core.models import UserConnector, UserConnectorCredential, utcnow
 from core.oauth.provider import resolve
@@ -126,16 +128,13 @@ class CredentialStore:
             return self._refresh(user_id, key, token)["access_token"]
 
     def _current(self, user_id, key):
+        spec = self.registry.connector(key)
+        name = spec.name if spec is not None else key
         with self.db.session_scope() as session:
-            link = session.scalars(select(UserConnector).where(
-                UserConnector.user_id == user_id, UserConnector.connector_code == key)).first()
-            if link is None or link.status not in ("active", "error"):
-                if link is not None and link.status == "needs_reauth":
-                    raise NeedsReauth(link.last_error or "Reconnect this connector")
-                raise NotConnected(f"{key} is not connected")
+            require_usable(session, user_id, key, name)
             token = self.load_token(session, user_id, key)
         if token is None:
-            raise NotConnected(f"{key} is not connected")
+            raise NotConnected(_("%(name)s is not connected.", name=name), connector=key)
         return token
 
     @staticmethod

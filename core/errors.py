@@ -2,12 +2,21 @@
 
 
 class ConnectorError(Exception):
-    """A failure a user or agent can act on; ``code`` is stable and speakable."""
+    """A failure a user or agent can act on; ``code`` is stable and speakable.
+
+    ``ConnectorError(message, code=...)`` with the code of a typed error below builds that typed
+    error: ``ConnectorError("…", code="needs_reauth")`` *is* a :class:`NeedsReauth`, so it is
+    handled exactly like one (the connection is marked for re-authorization).
+    """
 
     code = "provider_error"
     http_status = 502
     STATUS_BY_CODE = {"invalid_input": 422, "not_found": 404, "needs_reauth": 409, "not_connected": 409,
                       "rate_limited": 429}
+
+    def __new__(cls, *args, code: str | None = None, **details):
+        typed = TYPED.get(code) if cls is ConnectorError else None
+        return super().__new__(typed or cls, *args)
 
     def __init__(self, message: str, *, code: str | None = None, **details):
         super().__init__(message)
@@ -65,6 +74,10 @@ class ProviderError(ConnectorError):
 
     code = "provider_error"
     http_status = 502
+
+
+#: The typed error each stable code stands for (see :meth:`ConnectorError.__new__`).
+TYPED = {cls.code: cls for cls in (NeedsReauth, NotConnected, RateLimited, NotFound, InvalidInput)}
 
 
 class DatabaseNotMigrated(ConnectorError):

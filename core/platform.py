@@ -71,6 +71,14 @@ class Platform:
 
         return get_link(session, user_id, key)
 
+    def require_usable(self, session, user_id: int, key: str):
+        """The user's connection of ``key`` when it may call its provider now (``active`` or ``error``);
+        raises :class:`core.NeedsReauth` when it awaits a new consent, :class:`core.NotConnected` otherwise."""
+        from core.connections import require_usable
+
+        spec = self.registry.connector(key)
+        return require_usable(session, user_id, key, spec.name if spec is not None else None)
+
     def settings(self, session, user_id: int, key: str) -> dict:
         """The user's settings of connector ``key`` over its declared defaults."""
         from core.connections import settings_of

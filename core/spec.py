@@ -92,7 +92,9 @@ class Action:
     """A named operation of a connector, run as one user: a REST endpoint and an agent tool.
 
     ``run(ctx, **arguments)`` receives an :class:`core.actions.ActionContext` and the
-    validated arguments, and returns something JSON-serialisable.
+    validated arguments, and returns JSON values (dicts, lists, strings, numbers, booleans,
+    None); a ``datetime``, ``date`` or ``time`` is sent as ISO 8601. Anything else is a bug:
+    the call answers ``internal_error`` and the error is logged.
     """
 
     name: str
@@ -140,9 +142,10 @@ class SyncCapability:
     * ``appointment_fields(platform, session, appointment_ids)`` — ``{appointment_id: {field:
       value}}`` shown by the appointments API: ``sync_status`` (``pending``, ``synced``,
       ``failed``, ``deleted``), ``external_event_id``, ``calendar_id``, ``sync_error``,
-      ``synced_at``, and ``sync_change`` when the owner changed the event in the external
-      calendar and must choose: ``{"change": "moved"|"deleted", "starts_at", "ends_at",
-      "choose": <URL taking POST {"choice": …}>, "keep": <choice>, "restore": <choice>}``.
+      ``synced_at``, ``external_url`` (where a person opens the event, or None), and
+      ``sync_change`` when the owner changed the event in the external calendar and must
+      choose: ``{"change": "moved"|"deleted", "starts_at", "ends_at", "choose": <URL taking
+      POST {"choice": …}>, "keep": <choice>, "restore": <choice>}``.
     """
 
     changed: Callable[..., None]

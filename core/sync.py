@@ -23,7 +23,8 @@ from core import hookimpl
 NAME = "core.sync"
 CONNECTED = ("active", "error", "needs_reauth")
 #: What the appointments API shows of an appointment's sync, from its owner's sync handler.
-APPOINTMENT_FIELDS = ("sync_status", "external_event_id", "calendar_id", "sync_error", "synced_at", "sync_change")
+APPOINTMENT_FIELDS = ("sync_status", "external_event_id", "calendar_id", "sync_error", "synced_at", "sync_change",
+                      "external_url")
 
 
 def capable(platform) -> list:

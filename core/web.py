@@ -16,8 +16,9 @@ from sqlalchemy import select
 from core.auth import AuthError, mint_token
 from core.connections import ICON_TYPES, icon_file, icon_url
 from core.db import get_session
-from core.i18n import _, _l, connector_words, current_locale, normalize, script_catalog
+from core.i18n import _, connector_words, current_locale, normalize, script_catalog
 from core.models import User
+from core.oauth import flow
 from core.oauth.flow import safe_return_path
 
 bp = Blueprint("web", __name__, template_folder="templates")
@@ -26,20 +27,6 @@ bp = Blueprint("web", __name__, template_folder="templates")
 DEV_SESSION_TTL = 8 * 3600
 #: The longest user id or organization the development sign-in accepts.
 MAX_IDENTITY_LENGTH = 128
-
-#: What the callback page says for the ``error`` codes the OAuth callback sends.
-CALLBACK_ERRORS = {
-    "access_denied": _l("You declined the request on the provider's consent screen."),
-    "invalid_state": _l("The sign-in link is not valid. Start again from the dashboard."),
-    "state_used": _l("This sign-in link was already used. Start again from the dashboard."),
-    "state_expired": _l("The sign-in took too long. Start again from the dashboard."),
-    "browser_mismatch": _l("Finish the sign-in in the browser that started it."),
-    "connector_mismatch": _l("This sign-in was started for another connector."),
-    "issuer_mismatch": _l("The answer came from an unexpected issuer."),
-    "exchange_failed": _l("The provider refused or could not complete the sign-in. Try again."),
-    "insufficient_scope": _l("Some permissions were not granted. Connect again and keep every box ticked."),
-    "account_lookup_failed": _l("Connected, but the account could not be read. Try again."),
-}
 
 #: Headers on every page of the dashboard: scripts and styles from this origin only.
 SECURITY_HEADERS = {
@@ -129,7 +116,7 @@ def oauth_callback(key: str):
     back = safe_return_path(request.args.get("return_to"), _config().frontend_url) or settings_path(key)
     return _page("callback.html", key=key, name=spec.name if spec else key, status=status, error=error,
                  icon=icon_url(spec),
-                 message=CALLBACK_ERRORS.get(error, _("The connection could not be completed. Try again.")),
+                 message=flow.message_for(error),
                  back=back)
 
 

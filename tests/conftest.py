@@ -14,6 +14,8 @@ from core.crypto import generate_key
 from tests.fakes.google import FakeGoogle
 
 pytest_plugins = ["tests.services"]
+#: A third-party author's plugin and tests, run by tests/test_kit.py in a pytest of their own.
+collect_ignore = ["kit_author"]
 
 FRONTEND = "http://frontend.test"
 

@@ -2,13 +2,18 @@
 from __future__ import annotations
 
 import logging
+import re
+from pathlib import Path
 
 import pytest
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from urllib.parse import parse_qs, urlparse
 
+import requests
 from sqlalchemy import text
+
+from core.oauth import flow
 
 from core.models import OAuthState, UserConnectorCredential, utcnow
 from tests.conftest import connect_google
@@ -279,3 +284,16 @@ def test_adding_scopes_needs_a_provider_that_can(configured_platform):
                                          "connectez-vous à nouveau.")
     assert alice.get(configured_platform.api("/api/v1/connectors/slack/redirect"),
                      allow_redirects=False).status_code == 302
+
+
+def test_one_table_of_callback_words(platform):
+    """Every error code the callback can send has its words in one table, shown translated."""
+    core = Path(flow.__file__).resolve().parent.parent
+    sent = set(re.findall(r'FlowError\(\s*"(\w+)"', (core / "oauth" / "flow.py").read_text()))
+    sent |= set(re.findall(r'"error": "(\w+)"', (core / "api" / "connectors.py").read_text()))
+    assert {"invalid_state", "exchange_failed", "account_lookup_failed"} <= sent
+    assert sent | {"access_denied", "provider_error"} <= set(flow.MESSAGES)
+    assert "CALLBACK_ERRORS" not in (core / "web.py").read_text()
+    page = requests.get(platform.url + "/connectors/callback/google_calendar",
+                        params={"status": "error", "error": "provider_error"}, timeout=10)
+    assert "Le service n’a pas pu terminer la connexion. Réessayez." in page.text

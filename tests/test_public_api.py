@@ -1,4 +1,5 @@
 """The public plugin API: every name ``core`` exports is importable and documented in docs/plugins.md."""
+import inspect
 import re
 from pathlib import Path
 
@@ -22,3 +23,34 @@ def test_platform_handle_members_are_documented():
     assert members
     for name in members:
         assert re.search(rf"`platform\.{name}\b", DOCS), f"docs/plugins.md does not describe Platform.{name}"
+
+
+def signature_of(name: str, function) -> str:
+    """``name(a, b=None, *, c="x", **d)`` as docs/plugins.md writes it."""
+    parts, starred = [], False
+    for p in inspect.signature(function).parameters.values():
+        if p.kind is p.VAR_POSITIONAL:
+            parts.append("*" + p.name)
+            starred = True
+            continue
+        if p.kind is p.VAR_KEYWORD:
+            parts.append("**" + p.name)
+            continue
+        if p.kind is p.KEYWORD_ONLY and not starred:
+            parts.append("*")
+            starred = True
+        default = "" if p.default is p.empty else "=" + (f'"{p.default}"' if isinstance(p.default, str) else repr(p.default))
+        parts.append(p.name + default)
+    return f"{name}({', '.join(parts)})"
+
+
+#: Flask-Babel's own functions, re-exported: documented by Flask-Babel.
+FLASK_BABEL = {"gettext", "lazy_gettext", "ngettext"}
+
+
+def test_every_public_function_is_documented_with_its_signature():
+    functions = {name: getattr(core, name) for name in core.__all__
+                 if inspect.isfunction(getattr(core, name)) and name not in FLASK_BABEL}
+    assert {"call_with_token", "request_json", "resolve_public", "guarded_session"} <= set(functions)
+    missing = [signature_of(name, f) for name, f in functions.items() if signature_of(name, f) not in DOCS]
+    assert missing == [], f"docs/plugins.md does not give these signatures: {missing}"

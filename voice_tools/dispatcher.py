@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, select
 
-from core.actions import run_action, validate_arguments
+from core.actions import json_result, run_action, validate_arguments
 from core.errors import ConnectorError
 from core.models import UserConnector
 from voice_tools.platform import authorization_url
@@ -90,7 +90,7 @@ def invoke(call: ToolCall, name: str, arguments: Any) -> dict:
         raise ConnectorError(f"There is no tool {name!r}.", code="not_found")
     try:
         if tool.connector is None:
-            result = tool.action.run(call, **validate_arguments(tool.action, arguments))
+            result = json_result(tool.action.run(call, **validate_arguments(tool.action, arguments)))
         else:
             spec = call.registry.connector(tool.connector)
             result = run_action(call.session, call.ext, call.user, spec, tool.action, arguments)

@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from core.api import guards
+from core.api.openapi import ConnectorComponents
 from core.auth import AuthError, authenticate, is_public, public
 from core.db import get_db, get_session
 from core.errors import ConnectorError, DatabaseNotMigrated
@@ -33,7 +34,8 @@ def create_api(app) -> Api:
             "session": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
             "security": [{"session": []}]},
     )
-    api = TranslatedApi(app)
+    components = ConnectorComponents(app.extensions["connectors.registry"])  # each connector's bodies
+    api = TranslatedApi(app, spec_kwargs={"extra_plugins": [components]})
     app.register_blueprint(SWAGGER_UI_ASSETS)
     for endpoint, view in list(app.view_functions.items()):  # the OpenAPI document and its viewer
         if endpoint.startswith("api-docs."):

@@ -73,6 +73,8 @@ class AppointmentSchema(Schema):
     synced_at = fields.DateTime(allow_none=True)
     sync_change = fields.Nested(SyncChangeSchema, allow_none=True, metadata={
         "description": "A move or deletion made in the external calendar, waiting for the owner's choice"})
+    external_url = fields.String(allow_none=True, metadata={
+        "description": "Where the owner opens the event in their calendar, when its connector offers one"})
     can_edit = fields.Boolean(metadata={"description": "Whether you may change it: you own it, or your token "
                                                        "has a role of APPOINTMENT_WRITE_ROLES"})
 

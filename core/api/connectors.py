@@ -158,7 +158,7 @@ def finish_oauth(key: str):
         session.commit()
     except flow.FlowError as exc:
         session.rollback()
-        log.info("OAuth callback for %s failed: %s", key, exc.code)
+        log.info("OAuth callback for %s failed: %s (%s)", key, exc.code, exc.detail or exc.code)
         return _front_end(config, exc.connector or key, {"status": "error", "error": exc.code})
     except ConnectorError as exc:
         session.rollback()

@@ -19,6 +19,7 @@ from authlib.integrations.base_client.errors import OAuthError
 from sqlalchemy import update
 
 from core.crypto import associated_data
+from core.i18n import _l
 from core.models import OAuthState, utcnow
 from core.oauth.provider import resolve
 
@@ -28,12 +29,40 @@ STATE_TTL = timedelta(minutes=10)
 BROWSER_COOKIE = "connectors_oauth"
 
 
-class FlowError(Exception):
-    """The flow cannot finish; ``code`` is the stable value sent to the front end."""
+#: What a person reads for each ``error`` code the callback sends to the front end: the one table
+#: (the callback page shows it; a front end at ``FRONTEND_URL`` may show its own words per code).
+MESSAGES = {
+    "access_denied": _l("You declined the request on the provider's consent screen."),
+    "provider_error": _l("The provider could not complete the sign-in. Try again."),
+    "invalid_state": _l("The sign-in link is not valid. Start again from the dashboard."),
+    "state_used": _l("This sign-in link was already used. Start again from the dashboard."),
+    "state_expired": _l("The sign-in took too long. Start again from the dashboard."),
+    "browser_mismatch": _l("Finish the sign-in in the browser that started it."),
+    "connector_mismatch": _l("This sign-in was started for another connector."),
+    "issuer_mismatch": _l("The answer came from an unexpected issuer."),
+    "exchange_failed": _l("The provider refused or could not complete the sign-in. Try again."),
+    "insufficient_scope": _l("Some permissions were not granted. Connect again and keep every box ticked."),
+    "account_lookup_failed": _l("Connected, but the account could not be read. Try again."),
+}
+UNKNOWN = _l("The connection could not be completed. Try again.")
 
-    def __init__(self, code: str, message: str, connector: str | None = None):
-        super().__init__(message)
-        self.code, self.message, self.connector = code, message, connector
+
+def message_for(code: str) -> str:
+    """The words for callback error ``code``, in the request's language."""
+    return str(MESSAGES.get(code, UNKNOWN))
+
+
+class FlowError(Exception):
+    """The flow cannot finish; ``code`` is the stable value sent to the front end (its words:
+    :data:`MESSAGES`); ``detail`` says more for the log only."""
+
+    def __init__(self, code: str, detail: str = "", connector: str | None = None):
+        super().__init__(detail or code)
+        self.code, self.detail, self.connector = code, detail, connector
+
+    @property
+    def message(self) -> str:
+        return message_for(self.code)
 
 
 @dataclass
@@ -139,39 +168,40 @@ def finish(session, cipher, config, registry, path_connector: str, args, browser
 
     Raises :class:`FlowError` with a stable code: ``invalid_state``, ``state_expired``,
     ``state_used``, ``browser_mismatch``, ``connector_mismatch``, ``access_denied``,
-    ``issuer_mismatch``, ``exchange_failed``, ``insufficient_scope``.
+    ``provider_error``, ``issuer_mismatch``, ``exchange_failed``, ``insufficient_scope``
+    (their words: :data:`MESSAGES`).
     """
     nonce = _valid_state(cipher, args.get("state", ""))
     if nonce is None:
-        raise FlowError("invalid_state", "The sign-in link is not valid; start again.", path_connector)
+        raise FlowError("invalid_state", "forged or malformed state", path_connector)
     row = session.query(OAuthState).filter_by(nonce=nonce).first()
     if row is None:
-        raise FlowError("invalid_state", "The sign-in link is not valid; start again.", path_connector)
+        raise FlowError("invalid_state", "no such state", path_connector)
     key = row.connector_code
     spec = registry.connector(key)
     path_spec = registry.connector(path_connector)
     if spec is None or path_spec is None or (
             key != path_connector and spec.oauth.env_prefix != getattr(path_spec.oauth, "env_prefix", None)):
-        raise FlowError("connector_mismatch", "This sign-in was for another connector.", path_connector)
+        raise FlowError("connector_mismatch", "state of another connector", path_connector)
     if row.used_at is not None:
-        raise FlowError("state_used", "This sign-in link was already used; start again.", key)
+        raise FlowError("state_used", "state already used", key)
     if row.expires_at < utcnow():
-        raise FlowError("state_expired", "The sign-in took too long; start again.", key)
+        raise FlowError("state_expired", "state expired", key)
     if not browser_secret or not hmac.compare_digest(_hash(browser_secret), row.browser_hash):
-        raise FlowError("browser_mismatch", "Finish the sign-in in the browser that started it.", key)
+        raise FlowError("browser_mismatch", "browser cookie missing or different", key)
     consumed = session.execute(update(OAuthState).where(OAuthState.id == row.id, OAuthState.used_at.is_(None))
                                .values(used_at=utcnow()))
     session.commit()
     if consumed.rowcount != 1:
-        raise FlowError("state_used", "This sign-in link was already used; start again.", key)
+        raise FlowError("state_used", "state used by a concurrent callback", key)
     if args.get("error"):
         code = "access_denied" if args.get("error") == "access_denied" else "provider_error"
-        raise FlowError(code, "Access was not granted.", key)
+        raise FlowError(code, f"the provider answered {str(args.get('error'))[:64]!r}", key)
     issuer = spec.oauth.issuer
     if "iss" in args and issuer and args.get("iss") != issuer:
-        raise FlowError("issuer_mismatch", "The answer came from an unexpected issuer.", key)
+        raise FlowError("issuer_mismatch", f"iss {str(args.get('iss'))[:200]!r}", key)
     if not args.get("code"):
-        raise FlowError("exchange_failed", "The provider sent no authorization code.", key)
+        raise FlowError("exchange_failed", "no code", key)
     verifier = (cipher.decrypt(row.code_verifier, associated_data("oauth_states", "code_verifier", row.user_id, key))
                 if row.code_verifier else None)
     token = _exchange(resolve(spec, config), args["code"], verifier, key)
@@ -186,14 +216,14 @@ def _exchange(provider, code, verifier, key) -> dict:
                                    grant_type="authorization_code", timeout=15)
     except OAuthError as exc:
         log.warning("Code exchange for %s refused: %s", key, exc.error)
-        raise FlowError("exchange_failed", "The provider refused the sign-in; start again.", key) from None
+        raise FlowError("exchange_failed", f"token endpoint refused: {exc.error}", key) from None
     except Exception as exc:
         log.warning("Code exchange for %s failed: %s", key, type(exc).__name__)
-        raise FlowError("exchange_failed", "The provider could not be reached; try again.", key) from None
+        raise FlowError("exchange_failed", f"token endpoint failed: {type(exc).__name__}", key) from None
     finally:
         client.close()
     if not token.get("access_token"):
-        raise FlowError("exchange_failed", "The provider sent no access token.", key)
+        raise FlowError("exchange_failed", "no access_token in the answer", key)
     return dict(token)
 
 
@@ -204,8 +234,7 @@ def _check_scopes(spec, token, key) -> None:
     granted = set(granted.replace(",", " ").split() if isinstance(granted, str) else granted)
     missing = set(spec.oauth.scopes) - set(spec.oauth.optional_scopes) - granted
     if missing:
-        raise FlowError("insufficient_scope",
-                        "Some permissions were not granted; connect again and allow all of them.", key)
+        raise FlowError("insufficient_scope", "missing " + " ".join(sorted(missing)), key)
 
 
 def purge_expired(session) -> int:

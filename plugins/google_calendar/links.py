@@ -6,8 +6,10 @@ time, so a change that lands while a job runs is never mistaken for synced.
 """
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from datetime import UTC
+from urllib.parse import urlencode
 
 from sqlalchemy import and_, func, insert, literal, or_, select
 
@@ -239,15 +241,19 @@ def status_details(session, user_id: int) -> dict:
 
 
 def appointment_fields(platform, session, appointment_ids: list[int]) -> dict[int, dict]:
-    """Sync capability: how far each appointment's link is synced, for the appointments API."""
+    """Sync capability: how far each appointment's link is synced, where its event opens, and what
+    the owner changed in Google (appointments API)."""
     from plugins.google_calendar.state import GoogleChange
 
     rows = session.execute(select(CalendarEventLink, GoogleChange).outerjoin(
         GoogleChange, GoogleChange.link_id == CalendarEventLink.id).where(
         CalendarEventLink.appointment_id.in_(appointment_ids))).all()
+    accounts = dict(session.execute(select(UserConnector.user_id, UserConnector.account_label).where(
+        UserConnector.connector_code == KEY, UserConnector.user_id.in_({link.user_id for link, _ in rows}))).all())
     return {link.appointment_id: {"sync_status": link.sync_status, "external_event_id": link.external_event_id,
                                   "calendar_id": link.calendar_id, "sync_error": link.last_error,
-                                  "synced_at": link.synced_at, "sync_change": _change(link, change)}
+                                  "synced_at": link.synced_at, "sync_change": _change(link, change),
+                                  "external_url": event_url(link, accounts.get(link.user_id))}
             for link, change in rows}
 
 
@@ -258,6 +264,16 @@ def _change(link: CalendarEventLink, change) -> dict | None:
     return {"change": change.kind, "starts_at": change.starts_at, "ends_at": change.ends_at,
             "choose": f"/api/v1/connectors/{KEY}/changes/{link.appointment_id}",
             "keep": "keep_google", "restore": "restore"}
+
+
+def event_url(link: CalendarEventLink, account: str | None) -> str | None:
+    """The event's page in Google Calendar, once synced: ``eid`` is base64 of "<event id> <calendar id>",
+    where the primary calendar's id is the account's address."""
+    calendar = account if link.calendar_id == "primary" else link.calendar_id
+    if link.sync_status != "synced" or not link.external_event_id or not calendar:
+        return None
+    eid = base64.b64encode(f"{link.external_event_id} {calendar}".encode()).decode().rstrip("=")
+    return "https://calendar.google.com/calendar/event?" + urlencode({"eid": eid})
 
 
 def gauges(session) -> list[tuple[str, str, float]]:

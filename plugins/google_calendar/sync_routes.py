@@ -3,7 +3,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields
 
-from core import current_user, get_session
+from core import current_platform, current_user, get_session
 from core import gettext as _
 from plugins.google_calendar import links, sync
 
@@ -22,11 +22,7 @@ class SyncNow(MethodView):
         """Enqueue a full reconcile of your appointments with your chosen Google Calendar."""
         session = get_session()
         user = current_user()
-        row = links.connector_row(session, user.id)
-        if row is None or row.status not in ("active", "error"):
-            abort(409, message=_("Connect Google Calendar first, from its settings page."),
-                  errors={"reason": "needs_reauth" if row is not None and row.status == "needs_reauth"
-                          else "not_connected"})
+        row = current_platform().require_usable(session, user.id, links.KEY)  # 409 not_connected / needs_reauth
         if not links.settings(row)["sync_enabled"]:
             abort(409, message=_("Sync is switched off: turn it on in the settings first."),
                   errors={"reason": "sync_disabled"})

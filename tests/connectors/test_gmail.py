@@ -95,3 +95,15 @@ def test_revoke_at_google_unless_calendar_shares_the_account(gmail_platform, fak
     assert answer["revoked_at_provider"] is True and answer["connector"]["connected"] is False
     assert fake_gmail.count("/revoke") == 1
     assert run(gmail_platform, alice, "gmail", "list_recent_messages").json()["errors"]["reason"] == "not_connected"
+
+
+def test_a_token_refused_after_refresh_asks_to_reconnect(gmail_platform, fake_gmail):
+    """Gmail answers 401 to the token, and again to the refreshed one: the connection needs a new consent."""
+    alice = gmail_platform.browser("alice", "org-a")
+    connect_google(gmail_platform, alice, fake_gmail, ALICE, key="gmail")
+    refreshes = fake_gmail.count("/token")
+    fake_gmail.inject(401, times=2, path_contains="/gmail/v1/users/me/messages")
+    refused = run(gmail_platform, alice, "gmail", "list_recent_messages")
+    assert refused.status_code == 409 and refused.json()["errors"]["reason"] == "needs_reauth"
+    assert fake_gmail.count("/token") == refreshes + 1
+    assert status(gmail_platform, alice, "gmail")["status"] == "needs_reauth"

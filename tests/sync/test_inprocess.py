@@ -1,6 +1,9 @@
 """Sync without Redis: jobs run in-process right after commit (the embedded default)."""
 from __future__ import annotations
 
+import base64
+from urllib.parse import parse_qs, urlparse
+
 from tests.conftest import connect_google
 from tests.sync.conftest import APPOINTMENTS, CALENDAR, appointment, new_appointment
 
@@ -18,7 +21,13 @@ def test_lifecycle_two_orgs(platform, fake_google):
     assert event["start"] == {"dateTime": "2030-05-01T11:00:00+02:00", "timeZone": "Europe/Paris"}
     assert event["extendedProperties"]["private"]["connectors_appointment_id"] == str(created["id"])
     assert [e["summary"] for e in fake_google.events("bob@example.org")] == ["Bob meets Dan"]
+    # Where the event opens comes from the connector: Google's eid is base64 of "<event id> <calendar id>".
+    opened = urlparse(created["external_url"])
+    assert (opened.scheme, opened.netloc, opened.path) == ("https", "calendar.google.com", "/calendar/event")
+    eid = parse_qs(opened.query)["eid"][0]
+    assert base64.b64decode(eid + "=" * (-len(eid) % 4)).decode() == f"{event['id']} alice@example.com"
     status = alice.get(platform.api(CALENDAR)).json()
+    assert {f["name"]: f["options_from"] for f in status["settings_fields"]}["calendar_id"] == "calendars"
     assert status["last_sync"] and status["pending_changes"] == 0
     assert platform.browser("carol", "org-a").get(platform.api(CALENDAR)).json().get("last_sync") is None
     assert all(r.query.get("sendUpdates") == ["none"] for r in fake_google.requests

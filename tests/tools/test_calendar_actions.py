@@ -77,3 +77,14 @@ def test_bad_arguments_name_the_field(tools_platform, alice, name, arguments, fi
     answer = invoke(alice, tools_platform, name, arguments)
     assert answer["ok"] is False and answer["error"]["code"] == "invalid_input"
     assert answer["error"]["field"] == field and answer["error"]["message"]
+
+
+def test_a_token_refused_after_refresh_asks_to_reconnect(tools_platform, google, alice):
+    """Calendar answers 401 to the token, and again to the refreshed one: the connection needs a new consent."""
+    p = tools_platform
+    refreshes = google.count("/token")
+    google.inject(401, times=2, path_contains="/calendar/v3/")
+    answer = invoke(alice, p, "list_events", {"day": "2030-05-14"})
+    assert answer["ok"] is False and answer["error"]["code"] == "needs_reauth"
+    assert google.count("/token") == refreshes + 1
+    assert alice.get(p.api("/api/v1/connectors/google_calendar")).json()["status"] == "needs_reauth"

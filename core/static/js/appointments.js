@@ -20,17 +20,6 @@ const SLOW_POLL_MS = 20000;
 const PAGE_SIZE = 100;
 const FIELDS = ["title", "starts_at", "ends_at", "timezone", "location", "notes"];
 
-/**
- * The link to a synced event in Google Calendar: its `eid` is base64 of "<event id> <calendar id>",
- * where the primary calendar's id is the account's address (`account`).
- */
-export function eventUrl(a, account) {
-  const calendar = a.calendar_id === "primary" ? account : a.calendar_id;
-  if (!a.external_event_id || !calendar) return null;
-  const eid = btoa(`${a.external_event_id} ${calendar}`).replace(/=+$/, "");
-  return `https://calendar.google.com/calendar/event?eid=${encodeURIComponent(eid)}`;
-}
-
 /** The appointments panel bound to its section of the page. */
 export class AppointmentsPanel {
   constructor(root) {
@@ -229,14 +218,14 @@ export class AppointmentsPanel {
 
   meta(a) {
     const [label, tone, link] = this.syncState(a);
-    const google = this.calendar && this.calendar.provider === "google";
-    const url = google && a.sync_status === "synced" ? eventUrl(a, this.calendar.account) : null;
+    // Where the event opens, as its connector says (`external_url`), named after the sync target.
+    const url = this.calendar && a.sync_status === "synced" ? a.external_url : null;
     return el("div", { class: "appointment-meta", dataset: { role: "meta" } },
       a.status === "cancelled" ? el("span", { class: "badge", text: t("Cancelled") }) : null,
       el("span", { class: `badge sync-${tone}`, dataset: { role: "sync-status" }, text: label }),
       link,
       url ? el("a", { href: url, target: "_blank", rel: "noopener noreferrer", dataset: { role: "event-link" },
-                      text: t("Open in Google Calendar") }) : null,
+                      text: t("Open in %(name)s", { name: this.calendar.name }) }) : null,
       a.location ? el("span", { text: `· ${a.location}` }) : null,
       a.sync_change ? this.change(a) : a.sync_error ? el("p", { class: "inline-status error", text: a.sync_error }) : null);
   }

@@ -18,7 +18,7 @@ export function statusLabel(status) {
   }[status] || status;
 }
 
-/** The provider's name as a person says it: "google" → "Google". */
+/** The provider's name as a person says it: "acme" → "Acme". */
 export function providerName(c) {
   const provider = c.provider || c.name || c.key;
   return provider.charAt(0).toUpperCase() + provider.slice(1);
@@ -48,13 +48,16 @@ export function syncSentence(c) {
   return parts.join(" ");
 }
 
-/** The choices of a settings field declared with `options_from` (a route of the connector listing {id, summary, primary}). */
+/**
+ * The choices of a settings field whose choices live at the provider: the field names a route of its
+ * connector (`options_from`) listing `[{id, summary, primary}]`; the primary one stands for the
+ * field's default when that is the stored value.
+ */
 async function optionsOf(path, field, current) {
   const items = await api(`${path}/${field.options_from}`);
-  return (Array.isArray(items) ? items : []).map((c) => ({
-    // A setting may say "primary" rather than the primary item's id: show it selected.
-    value: c.primary && current === "primary" ? "primary" : c.id,
-    label: c.primary ? t("%(name)s (main calendar)", { name: c.summary || c.id }) : c.summary || c.id,
+  return (Array.isArray(items) ? items : []).map((item) => ({
+    value: item.primary && current === field.default ? field.default : item.id,
+    label: item.primary ? t("%(name)s (main calendar)", { name: item.summary || item.id }) : item.summary || item.id,
   }));
 }
 
