@@ -20,6 +20,8 @@ _FIELDS = {
     "integer": lambda f: {"type": "integer", "minimum": 0, "maximum": 2**31},
     "boolean": lambda f: {"type": "boolean"},
     "choice": lambda f: {"type": "string", "enum": list(f.choices)},
+    "list": lambda f: {"type": "array", "maxItems": 50, "uniqueItems": True,
+                       "items": {"type": "string", "maxLength": 2048}},
 }
 
 
@@ -41,7 +43,7 @@ def field_schema(f) -> dict:
     if not f.required:
         schema["nullable"] = True
     if f.default is not None:
-        schema["default"] = f.default
+        schema["default"] = list(f.default) if isinstance(f.default, tuple) else f.default
     return schema
 
 
