@@ -30,7 +30,7 @@ def list_files(ctx, prefix: str | None = None) -> dict:
 
 SPEC = ConnectorSpec(
     key="minio",
-    name="MinIO / S3 storage",
+    name="MinIO / S3",
     kind="config",
     provider="minio",
     description="Upload files to and list files in a bucket of your MinIO or S3-compatible storage.",
