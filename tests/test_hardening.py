@@ -241,6 +241,20 @@ def test_security_headers_and_docs_served_from_the_package(platform):
         assert served.status_code == 200 and len(served.content) > 1000, asset
 
 
+def test_framing_is_refused_except_where_the_front_end_may_embed(start_platform, fake_google, tmp_path):
+    site = start_platform(platform_env(f"sqlite:///{tmp_path}/frames.db", fake_google))
+    listed = site.browser("alice", "org-a").get(site.api("/api/v1/connectors"))
+    assert listed.headers["X-Frame-Options"] == "DENY"
+    assert listed.headers["Content-Security-Policy"] == "frame-ancestors 'none'"
+    dashboard = requests.get(site.url + "/", timeout=10)
+    assert dashboard.headers["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in dashboard.headers["Content-Security-Policy"]
+    settings = requests.get(site.url + "/settings/integrations/google-calendar", timeout=10)
+    assert settings.status_code == 200
+    assert f"frame-ancestors 'self' {FRONTEND}" in settings.headers["Content-Security-Policy"]
+    assert "X-Frame-Options" not in settings.headers
+
+
 def test_hsts_in_production(start_platform, database_url, fake_google):
     production = start_platform(platform_env(database_url, fake_google, APP_ENV="production"))
     answer = requests.get(production.url + "/healthz", timeout=10)

@@ -3,8 +3,10 @@
 Requests: a body sent to ``/api/`` with POST, PUT, PATCH or DELETE must be JSON (``415``
 otherwise: a form post is never read as ``{}``), at most ``MAX_CONTENT_LENGTH`` bytes (``413``),
 parseable (``400``), nested at most :data:`MAX_JSON_DEPTH` deep and with no integer longer than
-:data:`MAX_INTEGER_DIGITS` digits (``400``). Responses: ``X-Content-Type-Options: nosniff`` and
-framing protection everywhere, ``Cache-Control: no-store`` on JSON, HSTS in production.
+:data:`MAX_INTEGER_DIGITS` digits (``400``). Responses: ``X-Content-Type-Options: nosniff`` everywhere;
+framing refused (``frame-ancestors 'none'`` when the response has no Content-Security-Policy, and
+``X-Frame-Options: DENY``) unless the response's own policy names who may frame it (then no
+``X-Frame-Options``, which would contradict it); ``Cache-Control: no-store`` on JSON, HSTS in production.
 """
 from __future__ import annotations
 
@@ -68,13 +70,25 @@ def check_json_body():
     return None
 
 
+def frame_ancestors(policy: str | None) -> str | None:
+    """The sources of the ``frame-ancestors`` directive of the Content-Security-Policy ``policy``, if any."""
+    for directive in (policy or "").split(";"):
+        name, _sep, value = directive.strip().partition(" ")
+        if name.lower() == "frame-ancestors":
+            return value.strip()
+    return None
+
+
 def security_headers(response):
     """Add the headers every response carries (and ``no-store`` on JSON, HSTS in production)."""
     headers = response.headers
     headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
     if "Content-Security-Policy" not in headers:
         headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+    if frame_ancestors(headers["Content-Security-Policy"]) in (None, "'none'"):
+        # The legacy header only agrees with a policy that lets nobody frame the page: a page the
+        # front end may embed (a connector's settings) is left to its own ``frame-ancestors``.
+        headers.setdefault("X-Frame-Options", "DENY")
     if response.is_json:
         headers["Cache-Control"] = "no-store"
     if current_app.extensions["connectors.config"].is_production:
