@@ -109,6 +109,10 @@ class QuotaSpec:
     description: str = ""
 
 
+#: The ``sync_status`` values every sync handler may show.
+SYNC_STATUSES = ("pending", "synced", "failed", "deleted")
+
+
 @dataclass(frozen=True)
 class SyncCapability:
     """The connector pushes each user's appointments to an external calendar.
@@ -130,9 +134,10 @@ class SyncCapability:
       return ``{name: count}`` for the report of ``connectors sync reconcile``.
     * ``details(platform, session, user_id)`` — extra status fields (``last_sync``…) or None.
     * ``appointment_fields(platform, session, appointment_ids)`` — ``{appointment_id: {field:
-      value}}`` shown by the appointments API: ``sync_status`` (``pending``, ``synced``,
-      ``failed``, ``deleted``), ``external_event_id``, ``calendar_id``, ``sync_error``,
-      ``synced_at``.
+      value}}`` shown by the appointments API: ``sync_status`` (one of ``statuses``),
+      ``external_event_id``, ``calendar_id``, ``sync_error``, ``synced_at``.
+    * ``statuses`` — its own ``sync_status`` values, besides :data:`SYNC_STATUSES` (the OpenAPI
+      document lists them all).
     """
 
     changed: Callable[..., None]
@@ -142,6 +147,7 @@ class SyncCapability:
     details: Callable[..., dict | None] | None = None
     appointment_fields: Callable[..., dict] | None = None
     setting: str = "sync_enabled"
+    statuses: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

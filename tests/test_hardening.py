@@ -281,6 +281,13 @@ def test_x_pagination_matches_its_documented_schema(platform):
     assert set(sent) <= set(properties) and all(properties[k]["type"] == "integer" for k in sent)
 
 
+def test_the_openapi_document_lists_every_sync_status(platform):
+    spec = requests.get(platform.api("/api/v1/openapi.json"), timeout=10).json()
+    words = spec["components"]["schemas"]["Appointment"]["properties"]["sync_status"]["description"]
+    for status in ("pending", "synced", "failed", "deleted", "changed_in_google"):
+        assert status in words
+
+
 # ------------------------------------------------------------------ unmigrated database
 
 
