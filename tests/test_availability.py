@@ -125,6 +125,31 @@ def test_bad_questions_are_422_naming_the_field(hooked, params, field):
     assert field in answer.json()["errors"]["query"]
 
 
+def test_dates_out_of_range_are_422_naming_the_field_never_500(hooked):
+    alice = hooked.browser("alice", "org-a")
+    for start, end, field in (
+        ("0001-01-01T00:00:00+14:00", "0001-01-02T00:00:00+14:00", "from"),  # before year 1 in UTC
+        ("9999-12-31T00:00:00-10:00", "9999-12-31T20:00:00-10:00", "to"),  # after year 9999 in UTC
+        ("9999-12-30T00:00:00+00:00", "9999-12-31T23:00:00+00:00", "to"),  # the day after overflows
+        ("0001-01-01T00:00:00+00:00", "0001-01-03T00:00:00+00:00", "from"),  # the day before overflows
+        ("2030-01-01T00:00:00+00:00", "9999-12-31T00:00:00+00:00", "to"),
+        ("2030-01-01T00:00:00+00:00", "2030-03-01T00:00:00+00:00", "to"),  # longer than 31 days
+    ):
+        answer = alice.get(hooked.api(AVAILABILITY), params={"from": start, "to": end},
+                           headers={"Accept-Language": "en"})
+        assert answer.status_code == 422, (start, end, answer.text)
+        words = answer.json()["errors"]["query"][field]
+        assert words in (["Give a date-time in the years 1900 to 2999."], ["Ask for at most 31 days at a time."])
+    booked = alice.post(hooked.api(APPOINTMENTS), json={"title": "t", "starts_at": "2030-01-01T10:00:00+00:00",
+                                                        "ends_at": "2030-01-01T11:00:00+00:00"})
+    for body, field in (({"starts_at": "0001-01-01T00:00:00+14:00"}, "starts_at"),
+                        ({"ends_at": "9999-12-31T20:00:00-10:00"}, "ends_at"),
+                        ({"ends_at": "2030-03-01T00:00:00+00:00"}, "ends_at")):
+        moved = alice.patch(hooked.api(f"{APPOINTMENTS}/{booked.json()['id']}"), json=body)
+        assert moved.status_code == 422, (body, moved.text)
+        assert list(moved.json()["errors"]["json"]) == [field]
+
+
 def test_other_users_availability_is_refused_or_unknown(hooked):
     question = {"from": "2030-05-06T09:00:00+00:00", "to": "2030-05-06T18:00:00+00:00"}
     hooked.browser("bob", "org-a").get(hooked.api(APPOINTMENTS))
