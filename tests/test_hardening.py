@@ -288,6 +288,36 @@ def test_the_openapi_document_lists_every_sync_status(platform):
         assert status in words
 
 
+# ------------------------------------------------------------------ a failing plugin hook
+
+
+def test_a_failing_before_disconnect_does_not_keep_the_user_connected(start_platform, tmp_path, caplog):
+    import logging
+    import types
+
+    from core import hookimpl
+    from core.models import UserConnector, UserConnectorCredential
+    from tests.sample_plugins import failing_disconnect, weather
+
+    seen, recorder = [], types.ModuleType("recorder")
+    recorder.before_disconnect = hookimpl(lambda connector: seen.append(connector))
+    site = start_platform(platform_env(f"sqlite:///{tmp_path}/hooks.db"),
+                          plugins=[("weather", weather), ("recorder", recorder), ("failing", failing_disconnect)])
+    user = site.browser("u", "o")
+    assert user.post(site.api("/api/v1/connectors/weather/config"), json={"api_key": "k"}).status_code == 200
+    with caplog.at_level(logging.ERROR, logger="core.connections"):
+        answer = user.post(site.api("/api/v1/connectors/weather/revoke"))
+    assert answer.status_code == 200, answer.text
+    assert user.get(site.api("/api/v1/connectors/weather")).json()["status"] == "inactive"
+    with site.ext("db").session_scope() as session:
+        assert session.query(UserConnectorCredential).count() == 0
+        assert session.query(UserConnector).one().status == "inactive"
+    assert seen == ["weather"]  # the other plugins' hooks still ran
+    logged = [r.getMessage() for r in caplog.records if r.name == "core.connections"]
+    assert len(logged) == 1 and "failing" in logged[0] and "RuntimeError" in logged[0]
+    assert failing_disconnect.SECRET not in caplog.text and failing_disconnect.SECRET not in answer.text
+
+
 # ------------------------------------------------------------------ unmigrated database
 
 
