@@ -29,8 +29,8 @@ _HOURS = validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$",
 
 class AvailabilityArgsSchema(Schema):
     from_ = BoundedDateTime(required=True, data_key="from")
-    to = BoundedDateTime(required=True, metadata={"description": "After from, at most 31 days later; "
-                                                                "ISO 8601 with a UTC offset, in the years 1900 to 2999"})
+    to = BoundedDateTime(required=True, metadata={
+        "description": "After from, at most 31 days later; ISO 8601 with a UTC offset, in the years 1900 to 2999"})
     user = fields.String(load_default="me", validate=validate.Length(min=1, max=2000), metadata={
         "description": "me, or comma-separated user ids (JWT sub) of your organization"})
     duration = fields.Integer(load_default=30, validate=validate.Range(min=5, max=480),
