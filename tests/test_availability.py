@@ -178,3 +178,33 @@ def test_a_configured_role_sees_colleagues_availability(start_platform, database
     assert [(b["start"][11:16], b["end"][11:16]) for b in body["busy"]] == [("09:00", "09:30"), ("10:00", "10:30")]
     assert [f["start"][11:16] for f in body["free"]] == ["09:30", "10:30"]
     assert platform.browser("bob", "org-a").get(platform.api(AVAILABILITY), params=question).status_code == 403
+
+
+def test_colleagues_are_looked_up_in_one_query(start_platform, tmp_path):
+    from sqlalchemy import event
+
+    from tests.conftest import platform_env
+
+    platform = start_platform(platform_env(f"sqlite:///{tmp_path}/colleagues.db", JWT_ROLE_CLAIM="cassius_roles",
+                                           APPOINTMENT_WRITE_ROLES="secretary"))
+    colleagues = [f"u{n}" for n in range(6)]
+    for sub in colleagues:
+        assert platform.browser(sub, "org-a").get(platform.api(APPOINTMENTS)).status_code == 200  # first sight
+    secretary = platform.browser("carol", "org-a", roles=("secretary",))
+    secretary.get(platform.api(APPOINTMENTS))
+    statements = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    engine = platform.ext("db").engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        question = {"from": "2030-05-06T09:00:00+00:00", "to": "2030-05-06T11:00:00+00:00",
+                    "user": ",".join(["me", *colleagues])}
+        answer = secretary.get(platform.api(AVAILABILITY), params=question)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert [u["user"] for u in answer.json()["users"]] == ["carol", *colleagues]
+    reads_of_users = [s for s in statements if "FROM users" in s]
+    assert len(reads_of_users) == 1, reads_of_users

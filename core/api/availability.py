@@ -91,12 +91,16 @@ def users_named(session, caller, names: str) -> list[tuple[int, str]]:
     (:func:`core.permissions.may_write_for`): yourself, or anyone of your organization when your
     token carries a role of ``APPOINTMENT_WRITE_ROLES``.
     """
+    asked = list(dict.fromkeys(n.strip() for n in names.split(",") if n.strip()))
+    others = [name for name in asked if name not in ("me", caller.external_id)]
+    known = dict(session.execute(select(User.external_id, User.id).where(
+        User.org_id == caller.org_id, User.external_id.in_(others))).all()) if others else {}  # one query
     found = []
-    for name in dict.fromkeys(n.strip() for n in names.split(",") if n.strip()):
+    for name in asked:
         if name in ("me", caller.external_id):
             found.append((caller.id, caller.external_id))
             continue
-        user_id = session.scalar(select(User.id).where(User.org_id == caller.org_id, User.external_id == name))
+        user_id = known.get(name)
         if user_id is None:
             abort(404, message=f"No user {name!r} in your organization.", errors={"query": {"user": [name]}})
         if not may_write_for(caller, user_id):
