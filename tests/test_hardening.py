@@ -321,17 +321,34 @@ def test_a_failing_before_disconnect_does_not_keep_the_user_connected(start_plat
 # ------------------------------------------------------------------ unmigrated database
 
 
-def test_unmigrated_database_names_the_command(tmp_path, fake_google):
-    from core.app import create_app
+def _connection_attempts(app) -> list:
+    """A list that grows by one each time the app's engine tries to open a database connection."""
+    from sqlalchemy import event
 
-    env = platform_env(f"sqlite:///{tmp_path}/never.db", fake_google)
+    attempts = []
+    event.listen(app.extensions["connectors.db"].engine, "do_connect", lambda *args: attempts.append(1))
+    return attempts
+
+
+def test_unmigrated_database_names_the_command(tmp_path, database_url):
+    from core.app import create_app
+    from core.auth import mint_token
+
+    env = platform_env(database_url)  # a fresh database nobody migrated (SQLite file, PostgreSQL database)
     app = create_app(env, instance_path=str(tmp_path / "instance"))
     client = app.test_client()
-    answer = client.get("/api/v1/connectors", headers={
-        "Authorization": "Bearer " + __import__("core.auth", fromlist=["mint_token"]).mint_token(
-            app.extensions["connectors.config"], "u", "o")})
-    assert answer.status_code == 503
-    assert answer.json["message"] == "The database has no tables yet: run `connectors db upgrade`."
+    bearer = {"Authorization": "Bearer " + mint_token(app.extensions["connectors.config"], "u", "o")}
+    attempts = _connection_attempts(app)
+    for path in ("/api/v1/connectors", "/api/v1/appointments"):
+        answer = client.get(path, headers={**bearer, "Accept-Language": "en"})
+        assert answer.status_code == 503
+        assert answer.headers["Retry-After"] == "5"
+        assert answer.json == {"code": 503, "status": "Service Unavailable",
+                               "errors": {"reason": "database_not_migrated"},
+                               "message": "The database has no tables yet: run `connectors db upgrade`."}
+    assert len(attempts) <= 1  # the error handler opens no connection of its own to find out
+    french = client.get("/api/v1/connectors", headers=bearer)
+    assert french.json["message"] == "La base de données n’a pas encore de tables : lancez `connectors db upgrade`."
     app.extensions["connectors.db"].engine.dispose()
 
     cli_env = {**__import__("os").environ, **env, "CONNECTORS_INSTANCE_PATH": str(tmp_path / "instance")}
@@ -340,6 +357,26 @@ def test_unmigrated_database_names_the_command(tmp_path, fake_google):
         assert done.returncode == 1, (args, done.stderr)
         assert "run `connectors db upgrade`" in done.stderr
         assert "no such table" not in done.stderr + done.stdout and "SELECT" not in done.stderr
+
+
+def test_database_away_is_a_503_found_out_with_one_connection_attempt(tmp_path):
+    from core.app import create_app
+    from core.auth import mint_token
+    from tests.services import free_port
+
+    nobody = f"postgresql://connectors@127.0.0.1:{free_port()}/connectors"  # nothing listens there
+    app = create_app(platform_env(nobody), instance_path=str(tmp_path / "instance"))
+    client = app.test_client()
+    bearer = {"Authorization": "Bearer " + mint_token(app.extensions["connectors.config"], "alice", "org-a")}
+    attempts = _connection_attempts(app)
+    english = client.get("/api/v1/appointments", headers={**bearer, "Accept-Language": "en"})
+    assert english.status_code == 503 and english.headers["Retry-After"] == "5"
+    assert english.json == {"code": 503, "status": "Service Unavailable", "errors": {"reason": "unavailable"},
+                            "message": "The service is briefly unavailable; try again in a few seconds."}
+    assert len(attempts) == 1  # the request's own, none from the error handler
+    french = client.get("/api/v1/connectors", headers=bearer)
+    assert french.status_code == 503
+    assert french.json["message"] == "Le service est brièvement indisponible ; réessayez dans quelques secondes."
 
 
 def test_callback_with_a_control_character_in_the_key_redirects(platform):
