@@ -10,7 +10,7 @@ import requests
 from sqlalchemy import select
 
 from core.events import DomainEvent, emit
-from core.i18n import connector_words
+from core.i18n import _, connector_words
 from core.models import UserConnector, UserConnectorCredential
 from core.oauth.provider import resolve
 
@@ -173,7 +173,7 @@ def describe(spec, link: UserConnector | None, cred, config, credentials, sessio
         "expires_at": cred.expires_at.isoformat() if cred and cred.expires_at else None,
         "granted_scopes": cred.scopes.replace(",", " ").split() if cred and cred.scopes else [],  # some use commas
         "settings": settings_of(link, spec),
-        "last_error": link.last_error if link else None,
+        "last_error": _(link.last_error) if link and link.last_error else None,  # stored in English when marked
         "updated_at": link.updated_at.isoformat() if link else None,
     })
     if link is not None:

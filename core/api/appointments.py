@@ -120,8 +120,8 @@ def _refuse_conflict(owner_user_id: int, starts_at, ends_at, moving=None) -> Non
     """Answer 409 ``conflict`` with the busy intervals (no details) when the owner is busy then."""
     busy = availability.conflicts(_registry(), get_session(), owner_user_id, starts_at, ends_at, moving)
     if busy:
-        abort(409, message="The owner is busy at that time: pick a free slot (GET /api/v1/availability) "
-                           "or send \"allow_conflict\": true.",
+        abort(409, message=_("The owner is busy at that time: pick a free slot (GET /api/v1/availability) "
+                             "or send “allow_conflict”: true."),
               errors={"reason": "conflict", "busy": [{"start": s.isoformat(), "end": e.isoformat()}
                                                      for s, e in busy]})
 

@@ -15,6 +15,7 @@ from core.api.bounds import BoundedDateTime
 from core.appointments import zone_names
 from core.auth import current_user
 from core.db import get_session
+from core.i18n import N_, _
 from core.models import User
 from core.permissions import may_write_for
 
@@ -24,7 +25,7 @@ blp = Blueprint("availability", __name__, url_prefix="/api/v1/availability",
 MAX_RANGE = timedelta(days=31)
 MAX_USERS = 20
 _HOURS = validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$",
-                         error="Working hours look like 09:00-18:00.")
+                         error=N_("Working hours look like 09:00-18:00."))
 
 
 class AvailabilityArgsSchema(Schema):
@@ -43,17 +44,17 @@ class AvailabilityArgsSchema(Schema):
     @validates_schema
     def _check(self, data, **_kwargs):
         if data["to"] <= data["from_"]:
-            raise ValidationError("to must be after from.", "to")
+            raise ValidationError(_("“to” must be after “from”."), "to")
         if data["to"] - data["from_"] > MAX_RANGE:
-            raise ValidationError("Ask for at most 31 days at a time.", "to")
+            raise ValidationError(_("Ask for at most %(count)s days at a time.", count=MAX_RANGE.days), "to")
         if data["timezone"] not in zone_names():
-            raise ValidationError(f"{data['timezone']!r} is not an IANA time zone name (e.g. 'Europe/Paris').",
-                                  "timezone")
+            raise ValidationError(_("“%(zone)s” is not an IANA time zone name (e.g. Europe/Paris).",
+                                    zone=data["timezone"]), "timezone")
         opens, closes = data["working_hours"].split("-")
         if closes <= opens:
-            raise ValidationError("Working hours must close after they open.", "working_hours")
+            raise ValidationError(_("Working hours must close after they open."), "working_hours")
         if len(data["user"].split(",")) > MAX_USERS:
-            raise ValidationError(f"Ask for at most {MAX_USERS} users at a time.", "user")
+            raise ValidationError(_("Ask for at most %(count)s users at a time.", count=MAX_USERS), "user")
 
 
 class IntervalSchema(Schema):
@@ -102,9 +103,10 @@ def users_named(session, caller, names: str) -> list[tuple[int, str]]:
             continue
         user_id = known.get(name)
         if user_id is None:
-            abort(404, message=f"No user {name!r} in your organization.", errors={"query": {"user": [name]}})
+            abort(404, message=_("No user “%(name)s” in your organization.", name=name),
+                  errors={"query": {"user": [name]}})
         if not may_write_for(caller, user_id):
-            abort(403, message="Only your own availability, unless your role may book for others.",
+            abort(403, message=_("Only your own availability, unless your role may book for others."),
                   errors={"query": {"user": [name]}, "reason": "forbidden"})
         found.append((user_id, name))
     return found

@@ -16,6 +16,8 @@ from flask import current_app, request
 from flask_smorest import abort
 from werkzeug.exceptions import MethodNotAllowed
 
+from core.i18n import _
+
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 #: The deepest nesting of arrays and objects a JSON body may have.
 MAX_JSON_DEPTH = 32
@@ -56,17 +58,18 @@ def check_json_body():
     if not body:
         return None
     if not request.is_json:
-        abort(415, message="Send the body as JSON with 'Content-Type: application/json'.",
+        abort(415, message=_("Send the body as JSON with “Content-Type: application/json”."),
               errors={"reason": "unsupported_media_type"})
     try:
         value = json.loads(body, parse_int=_bounded_int)
     except _TooLarge:
-        abort(400, message=f"Numbers in the body may have at most {MAX_INTEGER_DIGITS} digits.",
+        abort(400, message=_("Numbers in the body may have at most %(count)s digits.", count=MAX_INTEGER_DIGITS),
               errors={"reason": "invalid_json"})
     except (ValueError, RecursionError):
-        abort(400, message="The body is not valid JSON.", errors={"reason": "invalid_json"})
+        abort(400, message=_("The body is not valid JSON."), errors={"reason": "invalid_json"})
     if json_depth_exceeds(value, MAX_JSON_DEPTH):
-        abort(400, message=f"The body nests more than {MAX_JSON_DEPTH} levels deep.", errors={"reason": "invalid_json"})
+        abort(400, message=_("The body nests more than %(count)s levels deep.", count=MAX_JSON_DEPTH),
+              errors={"reason": "invalid_json"})
     return None
 
 

@@ -24,6 +24,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import bindparam, select
 
 from core import BusyTimes, ConnectorError, UserConnector, UserConnectorCredential
+from core import N_, gettext as _
 from plugins import google
 from plugins.google_calendar import links
 
@@ -36,7 +37,7 @@ MIN_WINDOW = timedelta(days=7)
 MAX_WINDOW = timedelta(days=60)
 MAX_CALENDARS = 10
 PREFIX = "connectors:google_calendar:busy:"
-RECONNECT = "Re-connect Google Calendar to enable availability (Google busy times are not read yet)."
+RECONNECT = N_("Re-connect Google Calendar to enable availability (Google busy times are not read yet).")
 CALLABLE = ("active", "error")
 
 
@@ -119,7 +120,7 @@ def busy_intervals(user_id: int, start: datetime, end: datetime) -> BusyTimes | 
     if not settings["sync_enabled"]:
         return None  # sync switched off: Cassius makes no Google call for this user
     if FREEBUSY_SCOPE not in (scopes or "").split():
-        return BusyTimes(links.KEY, notice="reconnect_required", message=RECONNECT)
+        return BusyTimes(links.KEY, notice="reconnect_required", message=_(RECONNECT))
     calendars = busy_calendars(settings)
     entry = cache().get(user_id)
     if not _covers(entry, calendars, start, end):
@@ -127,7 +128,7 @@ def busy_intervals(user_id: int, start: datetime, end: datetime) -> BusyTimes | 
             entry = fetch(user_id, calendars, start, end)
         except ConnectorError as exc:
             return BusyTimes(links.KEY, notice="unavailable",
-                             message=f"Google Calendar busy times could not be read: {exc.message}")
+                             message=_("Google Calendar busy times could not be read: %(reason)s", reason=exc.message))
         cache().put(user_id, entry)
     intervals = tuple((s, e) for s, e in (_instants(pair) for pair in entry["busy"]) if s < end and e > start)
     return BusyTimes(links.KEY, intervals)
@@ -170,4 +171,4 @@ def status_details(session, user_id: int) -> dict:
         return {}
     if FREEBUSY_SCOPE in scopes.split():
         return {"availability": "enabled"}
-    return {"availability": "reconnect_required", "availability_message": RECONNECT}
+    return {"availability": "reconnect_required", "availability_message": _(RECONNECT)}
