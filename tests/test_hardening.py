@@ -349,6 +349,9 @@ def test_unmigrated_database_names_the_command(tmp_path, database_url):
     assert len(attempts) <= 1  # the error handler opens no connection of its own to find out
     french = client.get("/api/v1/connectors", headers=bearer)
     assert french.json["message"] == "La base de données n’a pas encore de tables : lancez `connectors db upgrade`."
+    client.set_cookie("session", bearer["Authorization"].split()[1])  # the dashboard's session
+    page = client.get("/api/v1/appointments", headers={"Accept-Language": "en"})
+    assert page.status_code == 503 and page.json["errors"] == {"reason": "database_not_migrated"}
     app.extensions["connectors.db"].engine.dispose()
 
     cli_env = {**__import__("os").environ, **env, "CONNECTORS_INSTANCE_PATH": str(tmp_path / "instance")}
@@ -377,6 +380,13 @@ def test_database_away_is_a_503_found_out_with_one_connection_attempt(tmp_path):
     french = client.get("/api/v1/connectors", headers=bearer)
     assert french.status_code == 503
     assert french.json["message"] == "Le service est brièvement indisponible ; réessayez dans quelques secondes."
+    # The dashboard's cookie session: its saved language lives in the database that is away.
+    client.set_cookie("session", bearer["Authorization"].split()[1])
+    del attempts[:]
+    page = client.get("/api/v1/connectors", headers={"Accept-Language": "en"})
+    assert page.status_code == 503 and page.json["errors"] == {"reason": "unavailable"}
+    assert page.json["message"] == "The service is briefly unavailable; try again in a few seconds."
+    assert len(attempts) == 1
 
 
 def test_callback_with_a_control_character_in_the_key_redirects(platform):

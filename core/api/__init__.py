@@ -13,7 +13,7 @@ from core.api import guards
 from core.auth import AuthError, authenticate, is_public, public
 from core.db import get_db, get_session, missing_schema
 from core.errors import ConnectorError, DatabaseNotMigrated
-from core.i18n import N_, _, translate_tree
+from core.i18n import N_, _, locale_without_database, translate_tree
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +117,8 @@ RETRY_AFTER = 5
 def _unexpected_error(error: Exception):
     if isinstance(error, HTTPException):
         return error
+    if missing_schema(error) or _backing_service_away(error):
+        locale_without_database()  # the user's saved language is in the database that just failed
     if missing_schema(error):
         log.warning("%s on %s %s: the database has no schema; answering 503", type(error).__name__,
                     request.method, request.path)
