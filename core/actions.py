@@ -8,6 +8,7 @@ from typing import Any
 
 from core import connections, metrics
 from core.errors import ConnectorError, NeedsReauth
+from core.i18n import _
 from core.oauth.provider import resolve
 
 PYTHON_TYPES = {"string": str, "integer": int, "number": (int, float), "boolean": bool,
@@ -73,26 +74,28 @@ def validate_arguments(action, arguments: Any) -> dict:
     if arguments is None:
         arguments = {}
     if not isinstance(arguments, dict):
-        raise ConnectorError("Arguments must be a JSON object.", code="invalid_input")
+        raise ConnectorError(_("Arguments must be a JSON object."), code="invalid_input")
     declared = {p.name: p for p in action.params}
     unknown = sorted(set(arguments) - set(declared))
     if unknown:
-        raise ConnectorError(f"Unknown argument {unknown[0]!r}.", code="invalid_input", field=unknown[0])
+        raise ConnectorError(_("Unknown argument “%(name)s”.", name=unknown[0]), code="invalid_input", field=unknown[0])
     clean = {}
     for name, param in declared.items():
         value = arguments.get(name)
         if value is None:
             if param.required:
-                raise ConnectorError(f"{name!r} is required: {param.description}", code="invalid_input", field=name)
+                raise ConnectorError(_("“%(name)s” is required: %(description)s", name=name,
+                                       description=param.description), code="invalid_input", field=name)
             continue
         expected = PYTHON_TYPES.get(param.type.split("[")[0], str)
         if not isinstance(value, expected) or (isinstance(value, bool) and param.type != "boolean"):
-            raise ConnectorError(f"{name!r} must be a {param.type}.", code="invalid_input", field=name)
+            raise ConnectorError(_("“%(name)s” must be of type %(type)s.", name=name, type=param.type),
+                                 code="invalid_input", field=name)
         if isinstance(value, str) and len(value) > MAX_STRING:
-            raise ConnectorError(f"{name!r} is too long.", code="invalid_input", field=name)
+            raise ConnectorError(_("“%(name)s” is too long.", name=name), code="invalid_input", field=name)
         if param.enum and value not in param.enum:
-            raise ConnectorError(f"{name!r} must be one of {', '.join(param.enum)}.", code="invalid_input",
-                                 field=name)
+            raise ConnectorError(_("“%(name)s” must be one of %(choices)s.", name=name, choices=", ".join(param.enum)),
+                                 code="invalid_input", field=name)
         clean[name] = value
     return clean
 

@@ -76,6 +76,7 @@ def create_app(environ: dict | None = None, *, plugins=(), load_entry_points: bo
     api.register_blueprint(connectors.blp)
     api.register_blueprint(actions.blp)
     api.register_blueprint(appointments.blp)
+    appointments.document_sync_statuses(api, registry.connectors.values())
     api.register_blueprint(availability.blp)
     api.register_blueprint(tools.blp)
     api.register_blueprint(me.blp)

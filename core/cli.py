@@ -6,7 +6,7 @@ import sys
 
 import click
 from flask import current_app
-from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
+from flask.cli import FlaskGroup, with_appcontext
 
 
 def _create_app():
@@ -27,13 +27,13 @@ class ConnectorsGroup(FlaskGroup):
         """Run the command; a database error on an unmigrated database becomes a one-line message."""
         from sqlalchemy.exc import SQLAlchemyError
 
+        from core.db import missing_schema
         from core.errors import DatabaseNotMigrated
 
         try:
             return super().invoke(ctx)
-        except SQLAlchemyError:
-            app = ctx.ensure_object(ScriptInfo).load_app()
-            if app.extensions["connectors.db"].is_migrated():
+        except SQLAlchemyError as exc:
+            if not missing_schema(exc):
                 raise
             raise click.ClickException(DatabaseNotMigrated().message) from None
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
+import traceback
 from pathlib import Path
 
 import requests
@@ -112,8 +113,7 @@ def disconnect(session, registry, credentials, config, user, spec) -> bool:
     the provider answers: a user who disconnects is disconnected.
     """
     link = get_link(session, user.id, spec.key, create=True)
-    registry.hook.before_disconnect(connector=spec.key, user_id=user.id, session=session,
-                                    platform=registry.platform)
+    _before_disconnect(registry, session, user.id, spec.key)
     revoked = False
     if spec.kind == "oauth2":
         token = credentials.load_token(session, user.id, spec.key)
@@ -125,6 +125,20 @@ def disconnect(session, registry, credentials, config, user, spec) -> bool:
     session.flush()
     emit(registry, session, DomainEvent("connector.revoked", user.id, user.org_id, {"connector": spec.key}))
     return revoked
+
+
+def _before_disconnect(registry, session, user_id: int, key: str) -> None:
+    """Every plugin's ``before_disconnect``, each on its own: one that raises is logged (its
+    exception's type and where it was raised, never its message, which may carry a token) and
+    the disconnect goes on — a user who disconnects is disconnected."""
+    arguments = {"connector": key, "user_id": user_id, "session": session, "platform": registry.platform}
+    for impl in reversed(registry.hook.before_disconnect.get_hookimpls()):  # pluggy's calling order
+        try:
+            impl.function(**{name: arguments[name] for name in impl.argnames})
+        except Exception as exc:  # a plugin's bug must not keep a user connected
+            where = traceback.extract_tb(exc.__traceback__)[-1]
+            log.error("before_disconnect of plugin %s raised %s (%s:%s) while disconnecting %s; disconnected anyway",
+                      impl.plugin_name, type(exc).__name__, where.filename, where.lineno, key)
 
 
 def _revoke_at_provider(provider, token) -> bool:
@@ -183,7 +197,7 @@ def describe(spec, link: UserConnector | None, cred, config, credentials, sessio
         "missing_scopes": [s for s in spec.oauth.optional_scopes if cred and cred.scopes is not None
                            and s not in cred.scopes.replace(",", " ").split()] if spec.kind == "oauth2" else [],
         "settings": settings_of(link, spec),
-        "last_error": link.last_error if link else None,
+        "last_error": _(link.last_error) if link and link.last_error else None,  # stored in English when marked
         "updated_at": link.updated_at.isoformat() if link else None,
     })
     if link is not None:

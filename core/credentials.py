@@ -12,7 +12,7 @@ from core import metrics
 from core.connections import require_usable
 from core.crypto import Cipher, associated_data
 from core.errors import ConnectorError, NeedsReauth, NotConnected
-from core.i18n import _
+from core.i18n import N_, _
 from core.locks import distributed_lock
 from core.models import UserConnector, UserConnectorCredential, utcnow
 from core.oauth.provider import resolve
@@ -147,8 +147,8 @@ class CredentialStore:
     def _refresh(self, user_id, key, token):
         spec = self.registry.connector(key)
         if not token.get("refresh_token"):
-            self.mark_needs_reauth(user_id, key, "The provider gave no refresh token; reconnect.")
-            raise NeedsReauth("Reconnect this connector: it has no refresh token")
+            self.mark_needs_reauth(user_id, key, N_("The provider gave no refresh token; reconnect."))
+            raise NeedsReauth(N_("Reconnect this connector: it has no refresh token."))
         provider = resolve(spec, self.config)
         client = provider.session()
         try:
@@ -156,14 +156,14 @@ class CredentialStore:
         except OAuthError as exc:
             if exc.error in ("invalid_grant", "unauthorized_client", "invalid_client"):
                 metrics.token_refresh(key, "needs_reauth")
-                message = "Access was revoked or expired at the provider; reconnect to resume."
+                message = N_("Access was revoked or expired at the provider; reconnect to resume.")
                 self.mark_needs_reauth(user_id, key, message)
                 raise NeedsReauth(message) from None
             metrics.token_refresh(key, "failed")
-            raise ConnectorError(f"Token refresh failed ({exc.error})") from None
+            raise ConnectorError(_("Token refresh failed (%(error)s); try again.", error=exc.error)) from None
         except Exception as exc:
             metrics.token_refresh(key, "failed")
-            raise ConnectorError(f"Token refresh failed: {type(exc).__name__}") from None
+            raise ConnectorError(_("Token refresh failed (%(error)s); try again.", error=type(exc).__name__)) from None
         finally:
             client.close()
         fresh = dict(fresh)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -121,6 +122,21 @@ def alembic_config(url: str, plugin_migrations=()):
         str(path) for path in (MIGRATIONS_DIR / "versions", *plugin_migrations)))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
+
+
+#: SQLSTATE ``undefined_table`` (PostgreSQL).
+UNDEFINED_TABLE = "42P01"
+
+
+def missing_schema(error: BaseException) -> bool:
+    """Whether ``error`` (SQLAlchemy's, or the driver's own from a :class:`PreparedQuery`) says a
+    table does not exist: the database was never migrated (or not to the end), and ``connectors
+    db upgrade`` is the answer. Decided from the error alone, without asking the database again
+    (which may be the very thing that is away). The API and the CLI both ask here."""
+    cause = getattr(error, "orig", None) or error
+    if UNDEFINED_TABLE in (getattr(cause, "sqlstate", None), getattr(cause, "pgcode", None)):
+        return True
+    return isinstance(cause, sqlite3.OperationalError) and str(cause).startswith("no such table")
 
 
 def get_db() -> Database:

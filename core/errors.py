@@ -1,4 +1,5 @@
 """Exceptions with a stable code that the API turns into its one JSON error shape."""
+from core.i18n import N_
 
 
 class ConnectorError(Exception):
@@ -87,4 +88,4 @@ class DatabaseNotMigrated(ConnectorError):
     http_status = 503
 
     def __init__(self):
-        super().__init__("The database has no tables yet: run `connectors db upgrade`.")
+        super().__init__(N_("The database has no tables yet: run `connectors db upgrade`."))

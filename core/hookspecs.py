@@ -87,5 +87,6 @@ def before_disconnect(connector, user_id, session, platform):
     """Called when ``user_id`` disconnects ``connector``, before its grant is revoked and its credentials purged.
 
     The one hook that may call the provider as the user, for the last time: stop a push
-    subscription, say. Keep it short (it runs inside the disconnect request) and never raise.
+    subscription, say. Keep it short (it runs inside the disconnect request) and do not raise:
+    an exception is logged (its type, not its message) and the disconnect goes on.
     """

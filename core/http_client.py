@@ -21,6 +21,7 @@ from typing import Any
 import requests
 
 from core.errors import ConnectorError, ConnectorValidationError, NeedsReauth, RateLimited
+from core.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +59,11 @@ def retry_after(headers: Mapping[str, str] | None) -> int | None:
 def rate_limited(provider: str, headers: Mapping[str, str] | None) -> RateLimited:
     """The :class:`RateLimited` error for ``provider``, with ``retry_after`` when it said so."""
     seconds = retry_after(headers)
-    when = f"in {seconds} seconds" if seconds is not None else "in a minute"
-    return RateLimited(f"{provider} is rate limiting these requests; try again {when}.", retry_after=seconds)
+    if seconds is None:
+        return RateLimited(_("%(provider)s is rate limiting these requests; try again in a minute.", provider=provider),
+                           retry_after=seconds)
+    return RateLimited(_("%(provider)s is rate limiting these requests; try again in %(seconds)s seconds.",
+                         provider=provider, seconds=seconds), retry_after=seconds)
 
 
 def request_json(method: str, url: str, token: str | None = None, *, provider: str, params: dict | None = None,
@@ -83,13 +87,14 @@ def request_json(method: str, url: str, token: str | None = None, *, provider: s
                                     timeout=timeout, headers=headers)
     except requests.RequestException as exc:
         log.warning("%s could not be reached: %s", provider, type(exc).__name__)
-        raise ConnectorError(f"{provider} could not be reached; try again.") from None
+        raise ConnectorError(_("%(provider)s could not be reached; try again.", provider=provider)) from None
     if response.status_code >= 400:
         raise (explain and explain(response)) or error_for_status(provider, response.status_code, response.headers)
     try:
         return response.json() if response.content else None
     except ValueError:
-        raise ConnectorError(f"{provider} answered with something that is not JSON; try again later.") from None
+        raise ConnectorError(_("%(provider)s answered with something that is not JSON; try again later.",
+                               provider=provider)) from None
 
 
 def api_root(prefix: str, default: str) -> str:
@@ -122,13 +127,15 @@ def trying_credentials(refused: str, field: str | None = None) -> Iterator[None]
 def error_for_status(provider: str, status: int, headers: Mapping[str, str] | None = None) -> ConnectorError:
     """Map a provider's HTTP error status to a stable, speakable :class:`ConnectorError`."""
     if status == 401:
-        return TokenRejected(f"{provider} refused the access token; reconnect {provider}.")
+        return TokenRejected(_("%(provider)s refused the access token; reconnect %(provider)s.", provider=provider))
     if status == 429:
         return rate_limited(provider, headers)
     if status == 404:
-        return ConnectorError(f"{provider} could not find that item.", code="not_found")
+        return ConnectorError(_("%(provider)s could not find that item.", provider=provider), code="not_found")
     if status in (400, 422):
-        return ConnectorError(f"{provider} refused the request as invalid.", code="invalid_input")
+        return ConnectorError(_("%(provider)s refused the request as invalid.", provider=provider),
+                              code="invalid_input")
     if status == 403:
-        return ConnectorError(f"{provider} does not allow this for the connected account.")
-    return ConnectorError(f"{provider} answered with an error ({status}); try again later.")
+        return ConnectorError(_("%(provider)s does not allow this for the connected account.", provider=provider))
+    return ConnectorError(_("%(provider)s answered with an error (%(status)s); try again later.", provider=provider,
+                             status=status))

@@ -20,6 +20,7 @@ from babel.messages.pofile import read_po
 from flask import current_app, g, has_request_context, request
 from flask_babel import Babel, get_locale, gettext, lazy_gettext, ngettext, refresh
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from core.db import get_session
 from core.models import User
@@ -35,7 +36,8 @@ _ = gettext
 _l = lazy_gettext
 
 __all__ = ["LOCALES", "DEFAULT_LOCALE", "N_", "_", "_l", "gettext", "lazy_gettext", "ngettext",
-           "connector_words", "current_locale", "extract_declarations", "init_app", "normalize", "refresh_locale",
+           "connector_words", "current_locale", "extract_declarations", "init_app", "locale_without_database",
+           "normalize", "refresh_locale",
            "script_catalog", "translate_tree"]
 
 
@@ -72,9 +74,16 @@ def select_locale() -> str:
     """The locale of this request: saved choice, else ``Accept-Language``, else French."""
     if not has_request_context():
         return DEFAULT_LOCALE
-    return (normalize(_saved_locale())
+    return (normalize(None if g.get("locale_without_database") else _saved_locale())
             or request.accept_languages.best_match(LOCALES)
             or DEFAULT_LOCALE)
+
+
+def locale_without_database() -> None:
+    """Choose this request's locale without reading the user's saved choice: the database just
+    failed, and asking it again would wait on it (or fail) a second time."""
+    g.locale_without_database = True
+    refresh()
 
 
 def current_locale() -> str:
@@ -88,7 +97,8 @@ def refresh_locale() -> None:
 
 
 def _saved_locale() -> str | None:
-    """``users.locale`` of the signed-in user (API session, else the page's cookie), if any."""
+    """``users.locale`` of the signed-in user (API session, else the page's cookie), if any; None
+    when the database cannot say (the browser's language decides then)."""
     from core.auth import AuthError  # core.auth marks its messages with this module's N_
 
     user = g.get("user")
@@ -105,7 +115,10 @@ def _saved_locale() -> str | None:
             return None
         query = select(User.locale).where(User.org_id == str(claims[verifier.config.jwt_org_claim]),
                                           User.external_id == claims["sub"])
-    return get_session().scalar(query)
+    try:
+        return get_session().scalar(query)
+    except SQLAlchemyError:
+        return None
 
 
 def connector_words(text: str | None) -> str | None:

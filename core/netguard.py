@@ -24,6 +24,7 @@ from collections.abc import Mapping
 import urllib3
 
 from core.errors import ConnectorValidationError
+from core.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +103,8 @@ def resolve_public(host: str, port: int, *, field: str = "host", allow_private: 
         found = socket.getaddrinfo(name, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
         raise ConnectorValidationError(
-            f"Could not reach {host}:{port}: the host name {host!r} could not be resolved. Check the host.",
+            _("Could not reach %(host)s:%(port)s: the host name could not be resolved. Check the host.",
+              host=host, port=port),
             field=field, reason="unreachable") from None
     addresses = list(dict.fromkeys(ipaddress.ip_address(info[4][0].split("%")[0]) for info in found))
     for address in addresses:
@@ -118,8 +120,8 @@ def _forbidden(host: str, why: str, field: str) -> ConnectorValidationError:
     log only, so the answer cannot be used to map the server's network or DNS."""
     log.warning("SSRF guard refused %s: it %s", host, why)
     return ConnectorValidationError(
-        f"{host} is not allowed: for security, connectors only reach hosts on the public internet. "
-        "Use the server's public host name.", field=field, reason="forbidden_host")
+        _("%(host)s is not allowed: for security, connectors only reach hosts on the public internet. "
+          "Use the server's public host name.", host=host), field=field, reason="forbidden_host")
 
 
 class PinnedPoolManager(urllib3.PoolManager):
@@ -166,7 +168,8 @@ def guarded_session(url: str, *, field: str = "url", allow_private: bool | None 
 
     parsed = urllib3.util.parse_url(url.strip())
     if parsed.scheme not in ("http", "https") or not parsed.host:
-        raise ConnectorValidationError(f"{url!r} is not an http(s) URL.", field=field, reason="invalid_url")
+        raise ConnectorValidationError(_("“%(url)s” is not an http(s) URL.", url=url), field=field,
+                                       reason="invalid_url")
     address = resolve_public(parsed.host, parsed.port or (443 if parsed.scheme == "https" else 80), field=field,
                              allow_private=allow_private)
     pins = {parsed.host.strip("[]"): address}

@@ -119,6 +119,10 @@ class QuotaSpec:
     description: str = ""
 
 
+#: The ``sync_status`` values every sync handler may show.
+SYNC_STATUSES = ("pending", "synced", "failed", "deleted")
+
+
 @dataclass(frozen=True)
 class SyncCapability:
     """The connector pushes each user's appointments to an external calendar.
@@ -140,12 +144,14 @@ class SyncCapability:
       return ``{name: count}`` for the report of ``connectors sync reconcile``.
     * ``details(platform, session, user_id)`` — extra status fields (``last_sync``…) or None.
     * ``appointment_fields(platform, session, appointment_ids)`` — ``{appointment_id: {field:
-      value}}`` shown by the appointments API: ``sync_status`` (``pending``, ``synced``,
-      ``failed``, ``deleted``), ``external_event_id``, ``calendar_id``, ``sync_error``,
-      ``synced_at``, ``external_url`` (where a person opens the event, or None), and
-      ``sync_change`` when the owner changed the event in the external calendar and must
-      choose: ``{"change": "moved"|"deleted", "starts_at", "ends_at", "choose": <URL taking
-      POST {"choice": …}>, "keep": <choice>, "restore": <choice>}``.
+      value}}`` shown by the appointments API: ``sync_status`` (one of ``statuses``),
+      ``external_event_id``, ``calendar_id``, ``sync_error``, ``synced_at``, ``external_url``
+      (where a person opens the event, or None), and ``sync_change`` when the owner changed the
+      event in the external calendar and must choose: ``{"change": "moved"|"deleted",
+      "starts_at", "ends_at", "choose": <URL taking POST {"choice": …}>, "keep": <choice>,
+      "restore": <choice>}``.
+    * ``statuses`` — its own ``sync_status`` values, besides :data:`SYNC_STATUSES` (the OpenAPI
+      document lists them all).
     """
 
     changed: Callable[..., None]
@@ -155,6 +161,7 @@ class SyncCapability:
     details: Callable[..., dict | None] | None = None
     appointment_fields: Callable[..., dict] | None = None
     setting: str = "sync_enabled"
+    statuses: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -125,7 +125,7 @@ def connector_icon(key: str):
     """The icon file a connector's plugin ships in its package (public, cached for a day)."""
     path = icon_file(current_app.extensions["connectors.registry"].connector(key))
     if path is None:
-        abort(404, message=f"No icon for {key!r}.")
+        abort(404, message=_("No icon for “%(key)s”.", key=key))
     return send_file(path, mimetype=ICON_TYPES[path.suffix], max_age=86400)
 
 

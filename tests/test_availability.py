@@ -125,6 +125,31 @@ def test_bad_questions_are_422_naming_the_field(hooked, params, field):
     assert field in answer.json()["errors"]["query"]
 
 
+def test_dates_out_of_range_are_422_naming_the_field_never_500(hooked):
+    alice = hooked.browser("alice", "org-a")
+    for start, end, field in (
+        ("0001-01-01T00:00:00+14:00", "0001-01-02T00:00:00+14:00", "from"),  # before year 1 in UTC
+        ("9999-12-31T00:00:00-10:00", "9999-12-31T20:00:00-10:00", "to"),  # after year 9999 in UTC
+        ("9999-12-30T00:00:00+00:00", "9999-12-31T23:00:00+00:00", "to"),  # the day after overflows
+        ("0001-01-01T00:00:00+00:00", "0001-01-03T00:00:00+00:00", "from"),  # the day before overflows
+        ("2030-01-01T00:00:00+00:00", "9999-12-31T00:00:00+00:00", "to"),
+        ("2030-01-01T00:00:00+00:00", "2030-03-01T00:00:00+00:00", "to"),  # longer than 31 days
+    ):
+        answer = alice.get(hooked.api(AVAILABILITY), params={"from": start, "to": end},
+                           headers={"Accept-Language": "en"})
+        assert answer.status_code == 422, (start, end, answer.text)
+        words = answer.json()["errors"]["query"][field]
+        assert words in (["Give a date-time in the years 1900 to 2999."], ["Ask for at most 31 days at a time."])
+    booked = alice.post(hooked.api(APPOINTMENTS), json={"title": "t", "starts_at": "2030-01-01T10:00:00+00:00",
+                                                        "ends_at": "2030-01-01T11:00:00+00:00"})
+    for body, field in (({"starts_at": "0001-01-01T00:00:00+14:00"}, "starts_at"),
+                        ({"ends_at": "9999-12-31T20:00:00-10:00"}, "ends_at"),
+                        ({"ends_at": "2030-03-01T00:00:00+00:00"}, "ends_at")):
+        moved = alice.patch(hooked.api(f"{APPOINTMENTS}/{booked.json()['id']}"), json=body)
+        assert moved.status_code == 422, (body, moved.text)
+        assert list(moved.json()["errors"]["json"]) == [field]
+
+
 def test_other_users_availability_is_refused_or_unknown(hooked):
     question = {"from": "2030-05-06T09:00:00+00:00", "to": "2030-05-06T18:00:00+00:00"}
     hooked.browser("bob", "org-a").get(hooked.api(APPOINTMENTS))
@@ -153,3 +178,33 @@ def test_a_configured_role_sees_colleagues_availability(start_platform, database
     assert [(b["start"][11:16], b["end"][11:16]) for b in body["busy"]] == [("09:00", "09:30"), ("10:00", "10:30")]
     assert [f["start"][11:16] for f in body["free"]] == ["09:30", "10:30"]
     assert platform.browser("bob", "org-a").get(platform.api(AVAILABILITY), params=question).status_code == 403
+
+
+def test_colleagues_are_looked_up_in_one_query(start_platform, tmp_path):
+    from sqlalchemy import event
+
+    from tests.conftest import platform_env
+
+    platform = start_platform(platform_env(f"sqlite:///{tmp_path}/colleagues.db", JWT_ROLE_CLAIM="cassius_roles",
+                                           APPOINTMENT_WRITE_ROLES="secretary"))
+    colleagues = [f"u{n}" for n in range(6)]
+    for sub in colleagues:
+        assert platform.browser(sub, "org-a").get(platform.api(APPOINTMENTS)).status_code == 200  # first sight
+    secretary = platform.browser("carol", "org-a", roles=("secretary",))
+    secretary.get(platform.api(APPOINTMENTS))
+    statements = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    engine = platform.ext("db").engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        question = {"from": "2030-05-06T09:00:00+00:00", "to": "2030-05-06T11:00:00+00:00",
+                    "user": ",".join(["me", *colleagues])}
+        answer = secretary.get(platform.api(AVAILABILITY), params=question)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert [u["user"] for u in answer.json()["users"]] == ["carol", *colleagues]
+    reads_of_users = [s for s in statements if "FROM users" in s]
+    assert len(reads_of_users) == 1, reads_of_users

@@ -175,14 +175,14 @@ def test_deep_huge_and_oversized_bodies_are_4xx(platform):
         method = "PATCH" if path.endswith("/settings") else "POST"
         answer = alice.request(method, platform.api(path), data=deep, headers={"Content-Type": "application/json"})
         assert answer.status_code == 400, (path, answer.text)
-        assert "levels deep" in answer.json()["message"] or answer.json()["message"] == "The body is not valid JSON."
+        assert answer.json()["message"] in ("Le corps imbrique plus de 32 niveaux.", "Le corps n’est pas du JSON valide.")
         assert alice.request(method, platform.api(path), data="[" * 33 + "]" * 33,
                              headers={"Content-Type": "application/json"}).status_code == 400
         assert alice.request(method, platform.api(path), data=shallow_enough,
                              headers={"Content-Type": "application/json"}).status_code < 500
     digits = alice.post(platform.api(APPOINTMENTS), data='{"title": ' + "9" * 5000 + "}",
                         headers={"Content-Type": "application/json"})
-    assert digits.status_code == 400 and "digits" in digits.json()["message"]
+    assert digits.status_code == 400 and digits.json()["message"] == "Les nombres du corps ont au plus 32 chiffres."
     big = alice.post(platform.api(APPOINTMENTS), json={"title": "x" * (2 * 1024 * 1024)})
     assert big.status_code == 413 and big.json()["code"] == 413
 
@@ -241,6 +241,20 @@ def test_security_headers_and_docs_served_from_the_package(platform):
         assert served.status_code == 200 and len(served.content) > 1000, asset
 
 
+def test_framing_is_refused_except_where_the_front_end_may_embed(start_platform, fake_google, tmp_path):
+    site = start_platform(platform_env(f"sqlite:///{tmp_path}/frames.db", fake_google))
+    listed = site.browser("alice", "org-a").get(site.api("/api/v1/connectors"))
+    assert listed.headers["X-Frame-Options"] == "DENY"
+    assert listed.headers["Content-Security-Policy"] == "frame-ancestors 'none'"
+    dashboard = requests.get(site.url + "/", timeout=10)
+    assert dashboard.headers["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in dashboard.headers["Content-Security-Policy"]
+    settings = requests.get(site.url + "/settings/integrations/google-calendar", timeout=10)
+    assert settings.status_code == 200
+    assert f"frame-ancestors 'self' {FRONTEND}" in settings.headers["Content-Security-Policy"]
+    assert "X-Frame-Options" not in settings.headers
+
+
 def test_hsts_in_production(start_platform, database_url, fake_google):
     production = start_platform(platform_env(database_url, fake_google, APP_ENV="production"))
     answer = requests.get(production.url + "/healthz", timeout=10)
@@ -267,20 +281,77 @@ def test_x_pagination_matches_its_documented_schema(platform):
     assert set(sent) <= set(properties) and all(properties[k]["type"] == "integer" for k in sent)
 
 
+def test_the_openapi_document_lists_every_sync_status(platform):
+    spec = requests.get(platform.api("/api/v1/openapi.json"), timeout=10).json()
+    words = spec["components"]["schemas"]["Appointment"]["properties"]["sync_status"]["description"]
+    for status in ("pending", "synced", "failed", "deleted", "changed_in_google"):
+        assert status in words
+
+
+# ------------------------------------------------------------------ a failing plugin hook
+
+
+def test_a_failing_before_disconnect_does_not_keep_the_user_connected(start_platform, tmp_path, caplog):
+    import logging
+    import types
+
+    from core import hookimpl
+    from core.models import UserConnector, UserConnectorCredential
+    from tests.sample_plugins import failing_disconnect, weather
+
+    seen, recorder = [], types.ModuleType("recorder")
+    recorder.before_disconnect = hookimpl(lambda connector: seen.append(connector))
+    site = start_platform(platform_env(f"sqlite:///{tmp_path}/hooks.db"),
+                          plugins=[("weather", weather), ("recorder", recorder), ("failing", failing_disconnect)])
+    user = site.browser("u", "o")
+    assert user.post(site.api("/api/v1/connectors/weather/config"), json={"api_key": "k"}).status_code == 200
+    with caplog.at_level(logging.ERROR, logger="core.connections"):
+        answer = user.post(site.api("/api/v1/connectors/weather/revoke"))
+    assert answer.status_code == 200, answer.text
+    assert user.get(site.api("/api/v1/connectors/weather")).json()["status"] == "inactive"
+    with site.ext("db").session_scope() as session:
+        assert session.query(UserConnectorCredential).count() == 0
+        assert session.query(UserConnector).one().status == "inactive"
+    assert seen == ["weather"]  # the other plugins' hooks still ran
+    logged = [r.getMessage() for r in caplog.records if r.name == "core.connections"]
+    assert len(logged) == 1 and "failing" in logged[0] and "RuntimeError" in logged[0]
+    assert failing_disconnect.SECRET not in caplog.text and failing_disconnect.SECRET not in answer.text
+
+
 # ------------------------------------------------------------------ unmigrated database
 
 
-def test_unmigrated_database_names_the_command(tmp_path, fake_google):
-    from core.app import create_app
+def _connection_attempts(app) -> list:
+    """A list that grows by one each time the app's engine tries to open a database connection."""
+    from sqlalchemy import event
 
-    env = platform_env(f"sqlite:///{tmp_path}/never.db", fake_google)
+    attempts = []
+    event.listen(app.extensions["connectors.db"].engine, "do_connect", lambda *args: attempts.append(1))
+    return attempts
+
+
+def test_unmigrated_database_names_the_command(tmp_path, database_url):
+    from core.app import create_app
+    from core.auth import mint_token
+
+    env = platform_env(database_url)  # a fresh database nobody migrated (SQLite file, PostgreSQL database)
     app = create_app(env, instance_path=str(tmp_path / "instance"))
     client = app.test_client()
-    answer = client.get("/api/v1/connectors", headers={
-        "Authorization": "Bearer " + __import__("core.auth", fromlist=["mint_token"]).mint_token(
-            app.extensions["connectors.config"], "u", "o")})
-    assert answer.status_code == 503
-    assert answer.json["message"] == "The database has no tables yet: run `connectors db upgrade`."
+    bearer = {"Authorization": "Bearer " + mint_token(app.extensions["connectors.config"], "u", "o")}
+    attempts = _connection_attempts(app)
+    for path in ("/api/v1/connectors", "/api/v1/appointments"):
+        answer = client.get(path, headers={**bearer, "Accept-Language": "en"})
+        assert answer.status_code == 503
+        assert answer.headers["Retry-After"] == "5"
+        assert answer.json == {"code": 503, "status": "Service Unavailable",
+                               "errors": {"reason": "database_not_migrated"},
+                               "message": "The database has no tables yet: run `connectors db upgrade`."}
+    assert len(attempts) <= 1  # the error handler opens no connection of its own to find out
+    french = client.get("/api/v1/connectors", headers=bearer)
+    assert french.json["message"] == "La base de données n’a pas encore de tables : lancez `connectors db upgrade`."
+    client.set_cookie("session", bearer["Authorization"].split()[1])  # the dashboard's session
+    page = client.get("/api/v1/appointments", headers={"Accept-Language": "en"})
+    assert page.status_code == 503 and page.json["errors"] == {"reason": "database_not_migrated"}
     app.extensions["connectors.db"].engine.dispose()
 
     cli_env = {**__import__("os").environ, **env, "CONNECTORS_INSTANCE_PATH": str(tmp_path / "instance")}
@@ -289,6 +360,33 @@ def test_unmigrated_database_names_the_command(tmp_path, fake_google):
         assert done.returncode == 1, (args, done.stderr)
         assert "run `connectors db upgrade`" in done.stderr
         assert "no such table" not in done.stderr + done.stdout and "SELECT" not in done.stderr
+
+
+def test_database_away_is_a_503_found_out_with_one_connection_attempt(tmp_path):
+    from core.app import create_app
+    from core.auth import mint_token
+    from tests.services import free_port
+
+    nobody = f"postgresql://connectors@127.0.0.1:{free_port()}/connectors"  # nothing listens there
+    app = create_app(platform_env(nobody), instance_path=str(tmp_path / "instance"))
+    client = app.test_client()
+    bearer = {"Authorization": "Bearer " + mint_token(app.extensions["connectors.config"], "alice", "org-a")}
+    attempts = _connection_attempts(app)
+    english = client.get("/api/v1/appointments", headers={**bearer, "Accept-Language": "en"})
+    assert english.status_code == 503 and english.headers["Retry-After"] == "5"
+    assert english.json == {"code": 503, "status": "Service Unavailable", "errors": {"reason": "unavailable"},
+                            "message": "The service is briefly unavailable; try again in a few seconds."}
+    assert len(attempts) == 1  # the request's own, none from the error handler
+    french = client.get("/api/v1/connectors", headers=bearer)
+    assert french.status_code == 503
+    assert french.json["message"] == "Le service est brièvement indisponible ; réessayez dans quelques secondes."
+    # The dashboard's cookie session: its saved language lives in the database that is away.
+    client.set_cookie("session", bearer["Authorization"].split()[1])
+    del attempts[:]
+    page = client.get("/api/v1/connectors", headers={"Accept-Language": "en"})
+    assert page.status_code == 503 and page.json["errors"] == {"reason": "unavailable"}
+    assert page.json["message"] == "The service is briefly unavailable; try again in a few seconds."
+    assert len(attempts) == 1
 
 
 def test_callback_with_a_control_character_in_the_key_redirects(platform):

@@ -118,3 +118,53 @@ def test_pages_are_in_the_users_language(site):
     browser.patch(site.api("/api/v1/me"), json={"locale": "en"})
     del browser.headers["Authorization"]
     assert '<html lang="en">' in browser.get(site.url + "/", headers={"Accept-Language": "fr"}).text
+
+
+def test_errors_of_guards_bounds_and_availability_speak_the_asked_language(site):
+    user = site.browser("erin", "acme")
+    form = {"data": "title=x", "headers": {"Content-Type": "application/x-www-form-urlencoded"}}
+    zone = {"from": "2031-01-01T09:00:00+00:00", "to": "2031-01-01T18:00:00+00:00", "timezone": "Mars/Olympus"}
+    far = {"from": "0001-01-01T00:00:00+14:00", "to": "0001-01-02T00:00:00+14:00"}
+    asked = {
+        "fr": (("Envoyez le corps en JSON avec « Content-Type: application/json ».",
+                "« Mars/Olympus » n’est pas un nom de fuseau horaire IANA (par exemple Europe/Paris).",
+                "Indiquez une date et une heure entre les années 1900 et 2999.",
+                "« page » doit valoir au plus 100000.", "Aucun utilisateur « nobody » dans votre organisation.")),
+        "en": (("Send the body as JSON with “Content-Type: application/json”.",
+                "“Mars/Olympus” is not an IANA time zone name (e.g. Europe/Paris).",
+                "Give a date-time in the years 1900 to 2999.",
+                "“page” must be at most 100000.", "No user “nobody” in your organization.")),
+    }
+    for language, (body, timezone, year, page, nobody) in asked.items():
+        headers = {"Accept-Language": language}
+        posted = user.post(site.api("/api/v1/appointments"), data=form["data"], headers={**headers, **form["headers"]})
+        assert posted.status_code == 415 and posted.json()["message"] == body
+        answer = user.get(site.api("/api/v1/availability"), params=zone, headers=headers)
+        assert answer.status_code == 422 and answer.json()["errors"]["query"]["timezone"] == [timezone]
+        answer = user.get(site.api("/api/v1/availability"), params=far, headers=headers)
+        assert answer.status_code == 422 and answer.json()["errors"]["query"]["from"] == [year]
+        answer = user.get(site.api("/api/v1/appointments"), params={"page": 100001}, headers=headers)
+        assert answer.status_code == 422 and answer.json()["message"] == page
+        answer = user.get(site.api("/api/v1/availability"), params={**zone, "timezone": "UTC", "user": "nobody"},
+                          headers=headers)
+        assert answer.status_code == 404 and answer.json()["message"] == nobody
+        assert answer.json()["code"] == 404 and answer.json()["errors"] == {"query": {"user": ["nobody"]}}
+
+
+def test_a_booking_conflict_and_an_action_error_speak_the_asked_language(site):
+    user = site.browser("fred", "acme")
+    slot = {"title": "Checkup", "starts_at": "2031-02-03T10:00:00+00:00", "ends_at": "2031-02-03T11:00:00+00:00"}
+    assert user.post(site.api("/api/v1/appointments"), json=slot).status_code == 201
+    french = user.post(site.api("/api/v1/appointments"), json=slot)
+    assert french.status_code == 409 and french.json()["errors"]["reason"] == "conflict"
+    assert french.json()["message"].startswith("Le propriétaire est occupé à ce moment-là")
+    english = user.post(site.api("/api/v1/appointments"), json=slot, headers={"Accept-Language": "en"})
+    assert english.json()["message"].startswith("The owner is busy at that time")
+
+    unknown = {"key": "nope", "extra": 1}
+    french = user.post(site.api("/api/v1/tools/activate_connector/invoke"), json=unknown)
+    english = user.post(site.api("/api/v1/tools/activate_connector/invoke"), json=unknown,
+                        headers={"Accept-Language": "en"})
+    assert french.json()["error"] == {"code": "invalid_input", "field": "extra",
+                                      "message": "Argument inconnu : « extra »."}
+    assert english.json()["error"] == {"code": "invalid_input", "field": "extra", "message": "Unknown argument “extra”."}

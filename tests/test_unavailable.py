@@ -13,7 +13,7 @@ def test_database_away_answers_503_with_retry_after(tmp_path):
     token = mint_token(app.extensions["connectors.config"], "alice", "org-a")
     client = app.test_client()
     for method, path in (("get", "/api/v1/appointments"), ("get", "/api/v1/connectors")):
-        answer = getattr(client, method)(path, headers={"Authorization": f"Bearer {token}"})
+        answer = getattr(client, method)(path, headers={"Authorization": f"Bearer {token}", "Accept-Language": "en"})
         assert answer.status_code == 503, answer.json
         assert answer.headers["Retry-After"] == "5"
         assert answer.json == {"code": 503, "status": "Service Unavailable", "errors": {"reason": "unavailable"},

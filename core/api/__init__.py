@@ -7,15 +7,14 @@ import logging
 from flask import Blueprint, current_app, request
 from swagger_ui_bundle import swagger_ui_path
 from flask_smorest import Api, abort
-from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from core.api import guards
 from core.api.openapi import ConnectorComponents
 from core.auth import AuthError, authenticate, is_public, public
-from core.db import get_db, get_session
+from core.db import get_db, get_session, missing_schema
 from core.errors import ConnectorError, DatabaseNotMigrated
-from core.i18n import N_, _, translate_tree
+from core.i18n import N_, _, locale_without_database, translate_tree
 
 log = logging.getLogger(__name__)
 
@@ -120,12 +119,17 @@ RETRY_AFTER = 5
 def _unexpected_error(error: Exception):
     if isinstance(error, HTTPException):
         return error
-    if isinstance(error, SQLAlchemyError) and _never_migrated():
-        return _connector_error(DatabaseNotMigrated())
+    if missing_schema(error) or _backing_service_away(error):
+        locale_without_database()  # the user's saved language is in the database that just failed
+    if missing_schema(error):
+        log.warning("%s on %s %s: the database has no schema; answering 503", type(error).__name__,
+                    request.method, request.path)
+        payload, status, headers = _connector_error(DatabaseNotMigrated())
+        return payload, status, {**headers, "Retry-After": str(RETRY_AFTER)}
     if _backing_service_away(error):
         log.warning("%s on %s %s: answering 503", type(error).__name__, request.method, request.path)
         payload = {"code": 503, "status": _reason(503), "errors": {"reason": "unavailable"},
-                   "message": "The service is briefly unavailable; try again in a few seconds."}
+                   "message": _("The service is briefly unavailable; try again in a few seconds.")}
         return payload, 503, {"Retry-After": str(RETRY_AFTER)}
     log.error("Unhandled %s on %s %s", type(error).__name__, request.method, request.path,
               exc_info=(type(error), error, error.__traceback__))
@@ -134,22 +138,19 @@ def _unexpected_error(error: Exception):
     return payload, 500
 
 
-def _never_migrated() -> bool:
-    """The database answers but has no schema (an unreachable one is not known to lack it)."""
-    try:
-        return not get_db().is_migrated()
-    except SQLAlchemyError:
-        return False
-
-
 def _backing_service_away(error: Exception) -> bool:
-    """The database or Redis could not be reached (restarting, failing over): worth a retry."""
+    """The database or Redis could not be reached (restarting, failing over): worth a retry.
+
+    Decided from the error alone: asking the database again here would wait on it a second time."""
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import TimeoutError as RedisTimeoutError
     from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
     from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
     if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    driver = get_db().engine.dialect.loaded_dbapi  # a PreparedQuery raises the driver's own errors
+    if isinstance(error, (driver.OperationalError, driver.InterfaceError)):
         return True
     return isinstance(error, (OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError,
                               RedisConnectionError, RedisTimeoutError))

@@ -11,6 +11,7 @@ from core import appointments, availability, sync
 from core.api.blueprint import Blueprint
 from core.api.bounds import MAX_ID, BoundedDateTime
 from core.auth import current_user
+from core.spec import SYNC_STATUSES
 from core.db import get_session
 from core.models import User
 from core.permissions import may_write_for
@@ -19,6 +20,23 @@ from core.i18n import _
 
 blp = Blueprint("appointments", __name__, url_prefix="/api/v1/appointments",
                 description="The appointments that sync to each owner's chosen calendar.")
+
+
+def sync_status_words(statuses) -> str:
+    """The description of ``sync_status``, naming each of ``statuses``."""
+    return "Where the appointment stands in its owner's synced calendar: " + ", ".join(statuses) + \
+        " (null when nothing syncs it)"
+
+
+def document_sync_statuses(api, connectors) -> None:
+    """List in the OpenAPI document every ``sync_status`` value: the common ones and those the
+    installed sync handlers declare (:attr:`core.SyncCapability.statuses`)."""
+    statuses = dict.fromkeys(SYNC_STATUSES)
+    for spec in connectors:
+        if spec.sync is not None:
+            statuses.update(dict.fromkeys(spec.sync.statuses))
+    properties = api.spec.components.schemas["Appointment"]["properties"]
+    properties["sync_status"] = {**properties["sync_status"], "description": sync_status_words(statuses)}
 
 
 class AppointmentInputSchema(Schema):
@@ -66,7 +84,7 @@ class AppointmentSchema(Schema):
     version = fields.Integer()
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
-    sync_status = fields.String(allow_none=True, metadata={"description": "pending, synced, failed or deleted"})
+    sync_status = fields.String(allow_none=True, metadata={"description": sync_status_words(SYNC_STATUSES)})
     external_event_id = fields.String(allow_none=True, metadata={"description": "The event id in the owner's calendar"})
     calendar_id = fields.String(allow_none=True)
     sync_error = fields.String(allow_none=True)

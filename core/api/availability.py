@@ -11,9 +11,11 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from sqlalchemy import select
 
 from core import availability
+from core.api.bounds import BoundedDateTime
 from core.appointments import zone_names
 from core.auth import current_user
 from core.db import get_session
+from core.i18n import N_, _
 from core.models import User
 from core.permissions import may_write_for
 
@@ -23,12 +25,13 @@ blp = Blueprint("availability", __name__, url_prefix="/api/v1/availability",
 MAX_RANGE = timedelta(days=31)
 MAX_USERS = 20
 _HOURS = validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$",
-                         error="Working hours look like 09:00-18:00.")
+                         error=N_("Working hours look like 09:00-18:00."))
 
 
 class AvailabilityArgsSchema(Schema):
-    from_ = fields.AwareDateTime(required=True, data_key="from", metadata={"description": "ISO 8601 with an offset"})
-    to = fields.AwareDateTime(required=True, metadata={"description": "After from, at most 31 days later"})
+    from_ = BoundedDateTime(required=True, data_key="from")
+    to = BoundedDateTime(required=True, metadata={
+        "description": "After from, at most 31 days later; ISO 8601 with a UTC offset, in the years 1900 to 2999"})
     user = fields.String(load_default="me", validate=validate.Length(min=1, max=2000), metadata={
         "description": "me, or comma-separated user ids (JWT sub) of your organization"})
     duration = fields.Integer(load_default=30, validate=validate.Range(min=5, max=480),
@@ -41,17 +44,17 @@ class AvailabilityArgsSchema(Schema):
     @validates_schema
     def _check(self, data, **_kwargs):
         if data["to"] <= data["from_"]:
-            raise ValidationError("to must be after from.", "to")
+            raise ValidationError(_("“to” must be after “from”."), "to")
         if data["to"] - data["from_"] > MAX_RANGE:
-            raise ValidationError("Ask for at most 31 days at a time.", "to")
+            raise ValidationError(_("Ask for at most %(count)s days at a time.", count=MAX_RANGE.days), "to")
         if data["timezone"] not in zone_names():
-            raise ValidationError(f"{data['timezone']!r} is not an IANA time zone name (e.g. 'Europe/Paris').",
-                                  "timezone")
+            raise ValidationError(_("“%(zone)s” is not an IANA time zone name (e.g. Europe/Paris).",
+                                    zone=data["timezone"]), "timezone")
         opens, closes = data["working_hours"].split("-")
         if closes <= opens:
-            raise ValidationError("Working hours must close after they open.", "working_hours")
+            raise ValidationError(_("Working hours must close after they open."), "working_hours")
         if len(data["user"].split(",")) > MAX_USERS:
-            raise ValidationError(f"Ask for at most {MAX_USERS} users at a time.", "user")
+            raise ValidationError(_("Ask for at most %(count)s users at a time.", count=MAX_USERS), "user")
 
 
 class IntervalSchema(Schema):
@@ -89,16 +92,21 @@ def users_named(session, caller, names: str) -> list[tuple[int, str]]:
     (:func:`core.permissions.may_write_for`): yourself, or anyone of your organization when your
     token carries a role of ``APPOINTMENT_WRITE_ROLES``.
     """
+    asked = list(dict.fromkeys(n.strip() for n in names.split(",") if n.strip()))
+    others = [name for name in asked if name not in ("me", caller.external_id)]
+    known = dict(session.execute(select(User.external_id, User.id).where(
+        User.org_id == caller.org_id, User.external_id.in_(others))).all()) if others else {}  # one query
     found = []
-    for name in dict.fromkeys(n.strip() for n in names.split(",") if n.strip()):
+    for name in asked:
         if name in ("me", caller.external_id):
             found.append((caller.id, caller.external_id))
             continue
-        user_id = session.scalar(select(User.id).where(User.org_id == caller.org_id, User.external_id == name))
+        user_id = known.get(name)
         if user_id is None:
-            abort(404, message=f"No user {name!r} in your organization.", errors={"query": {"user": [name]}})
+            abort(404, message=_("No user “%(name)s” in your organization.", name=name),
+                  errors={"query": {"user": [name]}})
         if not may_write_for(caller, user_id):
-            abort(403, message="Only your own availability, unless your role may book for others.",
+            abort(403, message=_("Only your own availability, unless your role may book for others."),
                   errors={"query": {"user": [name]}, "reason": "forbidden"})
         found.append((user_id, name))
     return found

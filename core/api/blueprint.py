@@ -8,6 +8,7 @@ from flask_smorest import abort
 from flask_smorest.pagination import PaginationMetadataSchema
 
 from core.api.bounds import MAX_PAGE
+from core.i18n import _
 
 
 class Blueprint(flask_smorest.Blueprint):
@@ -22,8 +23,8 @@ class Blueprint(flask_smorest.Blueprint):
             @wraps(func)
             def bounded(*args, pagination_parameters, **view_kwargs):
                 if pagination_parameters.page > MAX_PAGE:
-                    abort(422, message=f"page must be at most {MAX_PAGE}.",
-                          errors={"query": {"page": [f"Must be at most {MAX_PAGE}."]}})
+                    abort(422, message=_("“page” must be at most %(count)s.", count=MAX_PAGE),
+                          errors={"query": {"page": [_("Must be at most %(count)s.", count=MAX_PAGE)]}})
                 return func(*args, pagination_parameters=pagination_parameters, **view_kwargs)
             return paginated(bounded)
         return decorator

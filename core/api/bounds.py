@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, fields
 
+from core.i18n import _
+
 #: The largest id a row can have (PostgreSQL ``integer``); a route's id converter is bounded by it.
 MAX_ID = 2**31 - 1
 #: The years a date-time argument may name (in its own offset): any of them converts to UTC safely.
@@ -29,5 +31,6 @@ class BoundedDateTime(fields.AwareDateTime):
     def _deserialize(self, value, attr, data, **kwargs):
         moment = super()._deserialize(value, attr, data, **kwargs)
         if not FIRST_YEAR <= moment.year <= LAST_YEAR:
-            raise ValidationError(f"Give a date-time in the years {FIRST_YEAR} to {LAST_YEAR}.")
+            raise ValidationError(_("Give a date-time in the years %(first)s to %(last)s.",
+                                    first=FIRST_YEAR, last=LAST_YEAR))
         return moment

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from core import call_with_token, ConnectorError, request_json
+from core import gettext as _
 
 DEFAULT_API_ROOT = "https://api.calendly.com/"
 MAX_EVENTS = 100
@@ -24,7 +25,9 @@ def list_scheduled_events(ctx, count: int | None = None, status: str | None = No
     """The user's upcoming scheduled events, soonest first: name, times, status, location."""
     count = 10 if count is None else count
     if not 1 <= count <= MAX_EVENTS:
-        raise ConnectorError(f"'count' must be between 1 and {MAX_EVENTS}.", code="invalid_input", field="count")
+        raise ConnectorError(_("“%(name)s” must be between 1 and %(max)s.", name="count", max=MAX_EVENTS),
+                             code="invalid_input",
+                             field="count")
 
     def fetch(token: str) -> dict:
         params = {"user": current_user(token, ctx.api_root)["uri"], "status": status or "active", "count": count,

@@ -8,6 +8,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 
 from core import ConnectorError
+from core import gettext as _
 from plugins import google
 
 HEADERS = ("From", "To", "Subject", "Date")
@@ -40,7 +41,8 @@ def list_recent_messages(ctx, max_results: int | None = None, unread_only: bool 
     """The newest inbox messages as ``{id, thread_id, from, to, subject, date, unread}``."""
     count = DEFAULT_RESULTS if max_results is None else max_results
     if not 1 <= count <= MAX_RESULTS:
-        raise ConnectorError(f"'max_results' must be between 1 and {MAX_RESULTS}.", code="invalid_input",
+        raise ConnectorError(_("“%(name)s” must be between 1 and %(max)s.", name="max_results", max=MAX_RESULTS),
+                             code="invalid_input",
                              field="max_results")
     messages = _messages(ctx.api_root)
     labels = ["INBOX", "UNREAD"] if unread_only else ["INBOX"]
@@ -65,14 +67,14 @@ def build_message(to: str, subject: str, body: str) -> EmailMessage:
     except (ValueError, IndexError, HeaderParseError):
         address = None
     if address is None or "." not in address.domain or not address.username:
-        raise ConnectorError(f"{to!r} is not an email address; give one like name@example.com.",
+        raise ConnectorError(_("“%(to)s” is not an email address; give one like name@example.com.", to=to),
                              code="invalid_input", field="to")
     message = EmailMessage()
     message["To"] = address
     try:
         message["Subject"] = subject
     except ValueError:
-        raise ConnectorError("The subject must be a single line.", code="invalid_input", field="subject") from None
+        raise ConnectorError(_("The subject must be a single line."), code="invalid_input", field="subject") from None
     message.set_content(body)
     return message
 

@@ -17,6 +17,7 @@ from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError  # noqa: F401  (re-exported for the connectors)
 
 from core import ConnectorError, NeedsReauth, NotFound, OAuthSpec, ProviderError, RateLimited
+from core import gettext as _
 
 DEFAULT_ROOT = {"calendar": "https://www.googleapis.com/", "gmail": "https://gmail.googleapis.com/"}
 #: Appended to the root: the discovery document's ``servicePath`` (Gmail's is empty: its
@@ -110,9 +111,10 @@ def as_connector_error(error: HttpError) -> ConnectorError:
     """Map a Google API error to a stable, speakable :class:`ConnectorError`."""
     status = error.resp.status
     if is_retryable(error) and status < 500:
-        return RateLimited("Google is rate limiting these requests; try again in a minute.")
+        return RateLimited(_("%(provider)s is rate limiting these requests; try again in a minute.", provider="Google"))
     if status == 404:
-        return NotFound("Google could not find that item.")
+        return NotFound(_("%(provider)s could not find that item.", provider="Google"))
     if status == 401:
-        return NeedsReauth("Google refused the access token; reconnect Google.")
-    return ProviderError(f"Google answered with an error ({status}).")
+        return NeedsReauth(_("%(provider)s refused the access token; reconnect %(provider)s.", provider="Google"))
+    return ProviderError(_("%(provider)s answered with an error (%(status)s); try again later.", provider="Google",
+                           status=status))

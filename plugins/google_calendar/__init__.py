@@ -3,8 +3,8 @@ from pathlib import Path
 
 from core import ConfigField, ConnectorSpec, QuotaSpec, SyncCapability, hookimpl
 from plugins import google
-from plugins.google_calendar import (actions, busy, busy_channels, calendars, change_routes, channels, compat, links,
-                                     sync, sync_routes)
+from plugins.google_calendar import (actions, busy, busy_channels, calendars, change_routes, changes, channels, compat,
+                                     links, sync, sync_routes)
 
 SCOPES = (
     "https://www.googleapis.com/auth/calendar.events",
@@ -44,7 +44,7 @@ CONNECTOR = ConnectorSpec(
         changed=sync.changed, start=sync.start, stop=sync.stop, reconcile=sync.reconcile,
         details=lambda platform, session, user_id: {**links.status_details(session, user_id),
                                                     **busy.status_details(session, user_id)},
-        appointment_fields=links.appointment_fields,
+        appointment_fields=links.appointment_fields, statuses=(changes.CHANGED,),
     ),
 )
 

@@ -10,6 +10,7 @@ from marshmallow import RAISE, Schema, fields, validate
 from sqlalchemy import select
 
 from core import Appointment, InvalidAppointment, current_user, dispatch, get_session
+from core import gettext as _
 from plugins.google_calendar import busy, busy_channels, changes
 from plugins.google_calendar.models import CalendarEventLink
 from plugins.google_calendar.channels import token_hash
@@ -92,7 +93,8 @@ class ChangeChoice(MethodView):
             Appointment, Appointment.id == CalendarEventLink.appointment_id).where(
             CalendarEventLink.appointment_id == appointment_id, CalendarEventLink.user_id == user.id)).first()
         if found is None or found[0].sync_status != changes.CHANGED:
-            abort(404, message=f"Appointment {appointment_id} has no change from Google waiting for a choice.")
+            abort(404, message=_("Appointment %(id)s has no change from Google waiting for a choice.",
+                                 id=appointment_id))
         try:
             changes.choose(session, current_app.extensions["connectors.registry"], *found, body["choice"])
         except (changes.CannotFollow, InvalidAppointment) as exc:

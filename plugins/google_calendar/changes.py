@@ -22,6 +22,7 @@ from core import (
     Appointment, ConnectorError, InvalidAppointment, LockTimeout, NeedsReauth, cancel_appointment, current_platform,
     enqueue_after_commit, update_appointment, utcnow,
 )
+from core import gettext
 from plugins.google_calendar import links
 from plugins.google_calendar.mapping import is_ours
 from plugins.google_calendar.models import CalendarEventLink
@@ -115,12 +116,13 @@ class Pull:
                 log.info("Sync token of user %s expired: full resync", self.user_id)
                 return self.list_events(calendar_id, None)
             if error is not None:
-                raise ConnectorError(f"Google answered {error.resp.status} listing events.", code="provider_error")
+                raise ConnectorError(gettext("Google answered %(status)s listing events.", status=error.resp.status),
+                                     code="provider_error")
             events.extend(answer.get("items", []))
             page = answer.get("nextPageToken")
             if not page:
                 return events, answer.get("nextSyncToken"), token is None
-        raise ConnectorError("Too many pages of events.", code="provider_error")
+        raise ConnectorError(gettext("Too many pages of events."), code="provider_error")
 
 
 def _instant(when: dict | None) -> datetime | None:
@@ -209,7 +211,7 @@ def choose(session, registry, link: CalendarEventLink, appointment: Appointment,
         enqueue_after_commit(session, sync_link, link.id, coalesce=sync_key(link.user_id))
         return
     if change.kind == "moved" and (change.starts_at is None or change.ends_at is None):
-        raise CannotFollow("Google made it an all-day event; restore it or move it yourself.")
+        raise CannotFollow(gettext("Google made it an all-day event; restore it or move it yourself."))
     try:
         if change.kind == "deleted":
             cancel_appointment(session, registry, appointment)

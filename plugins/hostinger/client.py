@@ -8,10 +8,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from core import ConnectorValidationError, request_json
+from core import N_, gettext as _
 
 PROVIDER = "Hostinger"
 DEFAULT_API_ROOT = "https://developers.hostinger.com"
-REFUSED = "Hostinger refused the API token; create a new one in hPanel (Account → API)."
+REFUSED = N_("Hostinger refused the API token; create a new one in hPanel (Account → API).")
 PORTFOLIO = "/api/domains/v1/portfolio"
 DOMAIN_FIELDS = ("domain", "type", "status", "created_at", "expires_at")
 
@@ -20,7 +21,7 @@ def _token(values: Mapping[str, object]) -> str:
     """The stored API token; a missing one raises :class:`ConnectorValidationError`."""
     token = str(values.get("api_token") or "").strip()
     if not token:
-        raise ConnectorValidationError("Enter a Hostinger API token.", field="api_token")
+        raise ConnectorValidationError(_("Enter a Hostinger API token."), field="api_token")
     return token
 
 

@@ -6,9 +6,10 @@ the SSRF guard); this module declares the connector.
 from pathlib import Path
 
 from core import Action, ActionParam, ConfigField, ConnectorSpec, hookimpl, trying_credentials
+from core import N_
 from plugins.minio import client
 
-REFUSED = "The storage server refused the access key or secret key."
+REFUSED = N_("The storage server refused the access key or secret key.")
 
 
 def validate(values: dict) -> str:

@@ -21,6 +21,7 @@ from minio import Minio
 from minio.error import InvalidResponseError, MinioException, S3Error, ServerError
 
 from core import ConnectorError, ConnectorValidationError, NeedsReauth, PinnedPoolManager, RateLimited, resolve_public
+from core import N_, gettext as _
 
 #: Most entries ``list_files`` returns.
 MAX_LIST = 200
@@ -51,7 +52,7 @@ class Storage:
         if parts.scheme not in ("", "http", "https") or not parts.hostname or parts.path not in ("", "/") \
                 or parts.query or parts.username or port == -1:
             raise ConnectorValidationError(
-                "The endpoint is a host name with an optional port, e.g. s3.example.com or minio.example.com:9000.",
+                _("The endpoint is a host name with an optional port, e.g. s3.example.com or minio.example.com:9000."),
                 field="endpoint")
         self.host = parts.hostname
         self.port = port or (443 if self.secure else 80)
@@ -59,9 +60,10 @@ class Storage:
         self.secret_key = str(values.get("secret_key") or "")
         self.bucket = str(values.get("bucket") or "").strip()
         self.region = str(values.get("region") or "").strip() or None
-        for name in ("access_key", "secret_key", "bucket"):
+        for name, missing in (("access_key", N_("Enter the access key.")), ("secret_key", N_("Enter the secret key.")),
+                              ("bucket", N_("Enter the bucket."))):
             if not getattr(self, name):
-                raise ConnectorValidationError(f"Enter the {name.replace('_', ' ')}.", field=name)
+                raise ConnectorValidationError(_(missing), field=name)
 
     @property
     def endpoint(self) -> str:
@@ -91,28 +93,35 @@ def explain(exc: Exception, storage: Storage) -> ConnectorError:
     """The stable error for a failed S3 call: refused key, missing bucket, slow down, unreachable…"""
     if isinstance(exc, S3Error):
         if exc.code in REFUSED_CODES:
-            return NeedsReauth(f"{storage.endpoint} refused the access key or secret key.", field="secret_key")
+            return NeedsReauth(_("%(endpoint)s refused the access key or secret key.", endpoint=storage.endpoint),
+                               field="secret_key")
         if exc.code == "NoSuchBucket":
-            return ConnectorError(f"The bucket {storage.bucket!r} does not exist at {storage.endpoint}; check "
-                                  "its name.", code="not_found", field="bucket")
+            return ConnectorError(_("The bucket “%(bucket)s” does not exist at %(endpoint)s; check its name.",
+                                    bucket=storage.bucket, endpoint=storage.endpoint), code="not_found", field="bucket")
         if exc.code == "AccessDenied":
-            return ConnectorError(f"The access key may not read or write the bucket {storage.bucket!r}; give it "
-                                  "s3:ListBucket and s3:PutObject on that bucket.", field="access_key")
+            return ConnectorError(_("The access key may not read or write the bucket “%(bucket)s”; give it "
+                                    "s3:ListBucket and s3:PutObject on that bucket.", bucket=storage.bucket),
+                                  field="access_key")
         if exc.code in SLOW_DOWN_CODES:
-            return RateLimited(f"{storage.endpoint} asks to slow down; try again in a minute.", retry_after=60)
-        return ConnectorError(f"{storage.endpoint} refused the request ({exc.code}).")
+            return RateLimited(_("%(endpoint)s asks to slow down; try again in a minute.", endpoint=storage.endpoint),
+                               retry_after=60)
+        return ConnectorError(_("%(endpoint)s refused the request (%(code)s).", endpoint=storage.endpoint,
+                                code=exc.code))
     if isinstance(exc, ServerError):
         if exc.status_code == 503:
-            return RateLimited(f"{storage.endpoint} is busy; try again in a minute.", retry_after=60)
-        return ConnectorError(f"{storage.endpoint} failed with HTTP {exc.status_code}; try again later.")
+            return RateLimited(_("%(endpoint)s is busy; try again in a minute.", endpoint=storage.endpoint),
+                               retry_after=60)
+        return ConnectorError(_("%(endpoint)s failed with HTTP %(status)s; try again later.",
+                                endpoint=storage.endpoint, status=exc.status_code))
     if isinstance(exc, InvalidResponseError):
-        return ConnectorError(f"{storage.endpoint} does not answer like an S3 server; check the endpoint and "
-                              "the TLS setting.", field="endpoint")
+        return ConnectorError(_("%(endpoint)s does not answer like an S3 server; check the endpoint and "
+                                "the TLS setting.", endpoint=storage.endpoint), field="endpoint")
     if isinstance(exc, urllib3.exceptions.SSLError):
-        return ConnectorError(f"The TLS connection to {storage.endpoint} failed (is its certificate valid, "
-                              "and does it speak HTTPS?); check the endpoint and the TLS setting.", field="secure")
-    return ConnectorError(f"Could not reach {storage.endpoint}; check the endpoint, its port and the TLS "
-                          "setting.", field="endpoint")
+        return ConnectorError(_("The TLS connection to %(endpoint)s failed (is its certificate valid, "
+                                "and does it speak HTTPS?); check the endpoint and the TLS setting.",
+                                endpoint=storage.endpoint), field="secure")
+    return ConnectorError(_("Could not reach %(endpoint)s; check the endpoint, its port and the TLS setting.",
+                            endpoint=storage.endpoint), field="endpoint")
 
 
 def _calling(storage: Storage, call):
@@ -155,17 +164,17 @@ def decode_content(content: str, encoding: str | None) -> bytes:
     try:
         return base64.b64decode(content, validate=True)
     except (binascii.Error, ValueError):
-        raise ConnectorError("'content' is not valid base64.", code="invalid_input", field="content") from None
+        raise ConnectorError(_("“content” is not valid base64."), code="invalid_input", field="content") from None
 
 
 def upload_file(values: Mapping[str, object], name: str, data: bytes, content_type: str | None = None) -> dict:
     """Store ``data`` as ``name`` in the bucket (replacing a file of that name); return where it went."""
     name = name.strip().lstrip("/")
     if not name or len(name.encode("utf-8")) > 1024:
-        raise ConnectorError("'name' must be a file name of 1 to 1024 bytes, e.g. reports/notes.txt.",
+        raise ConnectorError(_("“name” must be a file name of 1 to 1024 bytes, e.g. reports/notes.txt."),
                              code="invalid_input", field="name")
     if content_type and not _MIME_RE.match(content_type):
-        raise ConnectorError("'content_type' must be a media type such as text/plain or application/pdf.",
+        raise ConnectorError(_("“content_type” must be a media type such as text/plain or application/pdf."),
                              code="invalid_input", field="content_type")
     storage = Storage(values)
     result = _calling(storage, lambda client: client.put_object(

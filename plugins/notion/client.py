@@ -10,6 +10,7 @@ from notion_client import Client
 from notion_client.errors import APIResponseError, RequestTimeoutError
 
 from core import call_with_token, ConnectorError, rate_limited, TokenRejected
+from core import gettext as _
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ def call_with(access_token: str, api_root: str | None, operation: Callable[[Clie
         raise as_connector_error(exc) from None
     except (RequestTimeoutError, httpx.HTTPError) as exc:
         log.warning("Notion could not be reached: %s", type(exc).__name__)
-        raise ConnectorError("Notion could not be reached; try again.") from None
+        raise ConnectorError(_("Notion could not be reached; try again.")) from None
     finally:
         notion.close()
 
@@ -42,15 +43,15 @@ def as_connector_error(exc: APIResponseError) -> ConnectorError:
     """Map a Notion API error (``{"object": "error", "status", "code", "message"}``) to a stable code."""
     code = getattr(exc.code, "value", exc.code)
     if exc.status == 401:
-        return TokenRejected("Notion no longer accepts this connection; reconnect Notion.")
+        return TokenRejected(_("Notion no longer accepts this connection; reconnect Notion."))
     if exc.status == 429:
         return rate_limited("Notion", exc.headers)
     if code == "object_not_found":
-        return ConnectorError("Notion could not find that page; share it with the integration in Notion first.",
+        return ConnectorError(_("Notion could not find that page; share it with the integration in Notion first."),
                               code="not_found")
     if code == "validation_error":
-        return ConnectorError("Notion refused the request as invalid.", code="invalid_input")
+        return ConnectorError(_("Notion refused the request as invalid."), code="invalid_input")
     if code == "restricted_resource":
-        return ConnectorError("The Notion integration is not allowed to do this in that workspace.")
+        return ConnectorError(_("The Notion integration is not allowed to do this in that workspace."))
     log.warning("Notion answered %s (%s)", exc.status, code)
-    return ConnectorError("Notion answered with an error; try again later.")
+    return ConnectorError(_("Notion answered with an error; try again later."))

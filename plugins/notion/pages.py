@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from core import ConnectorError
+from core import gettext as _
 from plugins.notion import client
 
 MAX_RESULTS = 50
@@ -19,7 +20,9 @@ def search(ctx, query: str, limit: int | None = None) -> dict:
     """Pages and databases shared with the integration whose title matches ``query``."""
     count = 10 if limit is None else limit
     if not 1 <= count <= MAX_RESULTS:
-        raise ConnectorError(f"'limit' must be between 1 and {MAX_RESULTS}.", code="invalid_input", field="limit")
+        raise ConnectorError(_("“%(name)s” must be between 1 and %(max)s.", name="limit", max=MAX_RESULTS),
+                             code="invalid_input",
+                             field="limit")
     found = client.call(ctx, lambda notion: notion.search(query=query, page_size=count))
     return {"results": [{"id": item["id"], "type": item["object"], "title": title_of(item), "url": item.get("url"),
                          "last_edited_time": item.get("last_edited_time")} for item in found.get("results", [])]}
@@ -32,7 +35,7 @@ def create_page(ctx, title: str, content: str | None = None, parent_page_id: str
     otherwise at the top level of the user's workspace as a private page.
     """
     if not title.strip():
-        raise ConnectorError("'title' must not be empty.", code="invalid_input", field="title")
+        raise ConnectorError(_("“title” must not be empty."), code="invalid_input", field="title")
     parent = {"type": "page_id", "page_id": parent_page_id} if parent_page_id else {"type": "workspace",
                                                                                      "workspace": True}
     page = client.call(ctx, lambda notion: notion.pages.create(

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from core import ConnectorError
+from core import gettext as _
 from plugins.slack import client
 
 MAX_CHANNELS = 200
@@ -17,7 +18,9 @@ def list_channels(ctx, limit: int | None = None) -> dict:
     """The workspace's public, unarchived channels: ``{id, name, is_member, topic, members}``."""
     count = 100 if limit is None else limit
     if not 1 <= count <= MAX_CHANNELS:
-        raise ConnectorError(f"'limit' must be between 1 and {MAX_CHANNELS}.", code="invalid_input", field="limit")
+        raise ConnectorError(_("“%(name)s” must be between 1 and %(max)s.", name="limit", max=MAX_CHANNELS),
+                             code="invalid_input",
+                             field="limit")
     data = client.call(ctx, "conversations_list", types="public_channel", exclude_archived=True, limit=count)
     return {"channels": [{"id": c["id"], "name": c["name"], "is_member": bool(c.get("is_member")),
                           "topic": (c.get("topic") or {}).get("value", ""), "members": c.get("num_members")}
@@ -27,6 +30,8 @@ def list_channels(ctx, limit: int | None = None) -> dict:
 def post_message(ctx, channel: str, text: str) -> dict:
     """Post ``text`` as the app's bot in ``channel`` (an id like C0123, or a name like #general)."""
     if not text.strip() or len(text) > MAX_TEXT:
-        raise ConnectorError(f"'text' must be 1 to {MAX_TEXT} characters.", code="invalid_input", field="text")
+        raise ConnectorError(_("“text” must be 1 to %(max)s characters.", max=MAX_TEXT),
+                             code="invalid_input",
+                             field="text")
     data = client.call(ctx, "chat_postMessage", channel=channel.strip(), text=text)
     return {"posted": True, "channel": data["channel"], "ts": data["ts"]}

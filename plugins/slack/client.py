@@ -7,6 +7,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from core import call_with_token, ConnectorError, NeedsReauth, rate_limited, TokenRejected
+from core import gettext as _
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ def call_with(access_token: str, api_root: str | None, method: str, **arguments)
         raise as_connector_error(exc) from None
     except OSError as exc:
         log.warning("Slack could not be reached: %s", type(exc).__name__)
-        raise ConnectorError("Slack could not be reached; try again.") from None
+        raise ConnectorError(_("Slack could not be reached; try again.")) from None
 
 
 def as_connector_error(exc: SlackApiError) -> ConnectorError:
@@ -40,15 +41,16 @@ def as_connector_error(exc: SlackApiError) -> ConnectorError:
     if exc.response.status_code == 429 or error == "ratelimited":
         return rate_limited("Slack", exc.response.headers)
     if error in TOKEN_ERRORS:
-        return TokenRejected("Slack no longer accepts this connection; reconnect Slack.")
+        return TokenRejected(_("Slack no longer accepts this connection; reconnect Slack."))
     if error == "missing_scope":
-        return NeedsReauth("Slack needs a permission this connection lacks; reconnect Slack.")
+        return NeedsReauth(_("Slack needs a permission this connection lacks; reconnect Slack."))
     if error == "channel_not_found":
-        return ConnectorError("There is no such Slack channel, or it is private.", code="not_found", field="channel")
+        return ConnectorError(_("There is no such Slack channel, or it is private."), code="not_found",
+                              field="channel")
     if error == "not_in_channel":
-        return ConnectorError("The app is not in that channel; invite it there first (/invite @app).",
+        return ConnectorError(_("The app is not in that channel; invite it there first (/invite @app)."),
                               code="invalid_input", field="channel")
     if error in INVALID_INPUT:
-        return ConnectorError(f"Slack refused the request ({error}).", code="invalid_input")
+        return ConnectorError(_("Slack refused the request (%(error)s).", error=error), code="invalid_input")
     log.warning("Slack answered %s", error or exc.response.status_code)
-    return ConnectorError("Slack answered with an error; try again later.")
+    return ConnectorError(_("Slack answered with an error; try again later."))

@@ -17,6 +17,7 @@ from email.utils import formatdate, make_msgid
 from collections.abc import Iterator, Mapping
 
 from core import ConnectorError, ConnectorValidationError, NeedsReauth, resolve_public
+from core import gettext as _
 
 #: Seconds allowed for connecting and for each exchange with the server.
 TIMEOUT = 10.0
@@ -48,7 +49,7 @@ class SmtpSettings:
         """
         self.host = str(values.get("host") or "").strip()
         if not self.host:
-            raise ConnectorValidationError("Enter the SMTP server's host name.", field="host")
+            raise ConnectorValidationError(_("Enter the SMTP server's host name."), field="host")
         port = values.get("port")
         try:
             self.port = DEFAULT_PORT if port in (None, "") else int(port)
@@ -56,21 +57,22 @@ class SmtpSettings:
             self.port = -1
         if not 0 < self.port < 65536 or isinstance(port, bool):
             raise ConnectorValidationError(
-                "The SMTP port must be a number between 1 and 65535 (usually 587 or 465).",
+                _("The SMTP port must be a number between 1 and 65535 (usually 587 or 465)."),
                 field="port",
             )
         self.tls_mode = str(values.get("tls_mode") or DEFAULT_TLS_MODE)
         if self.tls_mode not in TLS_MODES:
             raise ConnectorValidationError(
-                f"Unknown TLS mode {self.tls_mode!r}; choose one of {', '.join(TLS_MODES)}.",
+                _("Unknown TLS mode '%(mode)s'; choose one of %(modes)s.", mode=self.tls_mode,
+                  modes=", ".join(TLS_MODES)),
                 field="tls_mode",
             )
         self.username = str(values.get("username") or "")
         self.password = str(values.get("password") or "")
         if not self.username:
-            raise ConnectorValidationError("Enter the SMTP username.", field="username")
+            raise ConnectorValidationError(_("Enter the SMTP username."), field="username")
         if not self.password:
-            raise ConnectorValidationError("Enter the SMTP password.", field="password")
+            raise ConnectorValidationError(_("Enter the SMTP password."), field="password")
 
     @property
     def address(self) -> str:
@@ -104,60 +106,60 @@ def _server_text(exc: smtplib.SMTPResponseException) -> str:
 
 def _tls_hint(settings: SmtpSettings) -> str:
     """A hint on choosing the TLS mode that fits the port."""
-    return (
-        f"Check the TLS mode (now {settings.tls_mode!r}): servers on port 465 usually use "
-        "'tls' (implicit TLS), servers on port 587 'starttls'."
-    )
+    return _("Check the TLS mode (now '%(mode)s'): servers on port 465 usually use "
+             "'tls' (implicit TLS), servers on port 587 'starttls'.", mode=settings.tls_mode)
 
 
 def _explain(exc: BaseException, settings: SmtpSettings) -> ConnectorValidationError:
     """Turn a failure of connecting, securing or logging in into a message a user can act on."""
     where = settings.address
     if isinstance(exc, ssl.SSLCertVerificationError):
-        detail = exc.verify_message or exc.reason or "verification failed"
+        detail = exc.verify_message or exc.reason or _("verification failed")
         return _fail(
-            f"The TLS certificate of {settings.host} could not be verified ({detail}). "
-            "Use the server's correct host name, or ask its administrator for a certificate "
-            "signed by a trusted authority.",
+            _("The TLS certificate of %(host)s could not be verified (%(detail)s). "
+              "Use the server's correct host name, or ask its administrator for a certificate "
+              "signed by a trusted authority.", host=settings.host, detail=detail),
             settings, reason="tls", field="host",
         )
     if isinstance(exc, ssl.SSLError):
         detail = exc.reason or exc.__class__.__name__
         return _fail(
-            f"The TLS handshake with {where} failed ({detail}). {_tls_hint(settings)}",
+            _("The TLS handshake with %(where)s failed (%(detail)s). %(hint)s", where=where, detail=detail,
+              hint=_tls_hint(settings)),
             settings, reason="tls", field="tls_mode",
         )
     if isinstance(exc, smtplib.SMTPAuthenticationError):
         return _fail(
-            "The SMTP server refused the username or password.",
+            _("The SMTP server refused the username or password."),
             settings, reason="auth", field="password",
         )
     if isinstance(exc, smtplib.SMTPNotSupportedError):
         if "STARTTLS" in str(exc).upper():
             return _fail(
-                f"The SMTP server at {where} does not offer STARTTLS. "
-                "Choose TLS mode 'tls' if it uses implicit TLS (usually port 465), "
-                "or 'none' only if you trust the network.",
+                _("The SMTP server at %(where)s does not offer STARTTLS. "
+                  "Choose TLS mode 'tls' if it uses implicit TLS (usually port 465), "
+                  "or 'none' only if you trust the network.", where=where),
                 settings, reason="tls", field="tls_mode",
             )
         hint = (
-            " It may only offer login over an encrypted connection: try TLS mode 'starttls' or 'tls'."
+            " " + _("It may only offer login over an encrypted connection: try TLS mode 'starttls' or 'tls'.")
             if settings.tls_mode == "none" else ""
         )
         return _fail(
-            f"The SMTP server at {where} does not offer authentication (AUTH), "
-            f"so the username and password cannot be used.{hint}",
+            _("The SMTP server at %(where)s does not offer authentication (AUTH), "
+              "so the username and password cannot be used.", where=where) + hint,
             settings, reason="no_auth", field="tls_mode" if hint else "host",
         )
     if isinstance(exc, smtplib.SMTPConnectError):
         return _fail(
-            f"Could not reach {where}: the server refused the session ({_server_text(exc)}).",
+            _("Could not reach %(where)s: the server refused the session (%(detail)s).", where=where,
+              detail=_server_text(exc)),
             settings, reason="unreachable", field="host",
         )
     if isinstance(exc, smtplib.SMTPServerDisconnected):
         return _fail(
-            f"Could not reach {where}: the server closed the connection unexpectedly. "
-            f"{_tls_hint(settings)}",
+            _("Could not reach %(where)s: the server closed the connection unexpectedly. %(hint)s", where=where,
+              hint=_tls_hint(settings)),
             settings, reason="unreachable", field="tls_mode",
         )
     if isinstance(exc, smtplib.SMTPException):
@@ -166,34 +168,36 @@ def _explain(exc: BaseException, settings: SmtpSettings) -> ConnectorValidationE
         else:
             detail = str(exc) or exc.__class__.__name__
         return _fail(
-            f"The SMTP server at {where} refused the login: {detail}",
+            _("The SMTP server at %(where)s refused the login: %(detail)s", where=where, detail=detail),
             settings, reason="protocol", field="username",
         )
     if isinstance(exc, UnicodeError):
         return _fail(
-            "The username or password contains characters the SMTP login cannot send; "
-            "use only ASCII characters.",
+            _("The username or password contains characters the SMTP login cannot send; "
+              "use only ASCII characters."),
             settings, reason="auth", field="password",
         )
     if isinstance(exc, ConnectionRefusedError):
         return _fail(
-            f"Could not reach {where}: the connection was refused. Check the host and port.",
+            _("Could not reach %(where)s: the connection was refused. Check the host and port.", where=where),
             settings, reason="unreachable", field="port",
         )
     if isinstance(exc, (TimeoutError, socket.timeout)):
         return _fail(
-            f"Could not reach {where}: no answer within {TIMEOUT:g} seconds. "
-            f"Check the host, the port and any firewall. {_tls_hint(settings)}",
+            _("Could not reach %(where)s: no answer within %(seconds)s seconds. "
+              "Check the host, the port and any firewall. %(hint)s", where=where, seconds=format(TIMEOUT, "g"),
+              hint=_tls_hint(settings)),
             settings, reason="unreachable", field="host",
         )
     if isinstance(exc, OSError):
         detail = exc.strerror or str(exc) or exc.__class__.__name__
         return _fail(
-            f"Could not reach {where}: {detail}. Check the host and port.",
+            _("Could not reach %(where)s: %(detail)s. Check the host and port.", where=where, detail=detail),
             settings, reason="unreachable", field="host",
         )
     return _fail(
-        f"Talking to the SMTP server at {where} failed unexpectedly ({exc.__class__.__name__}).",
+        _("Talking to the SMTP server at %(where)s failed unexpectedly (%(error)s).", where=where,
+          error=exc.__class__.__name__),
         settings, reason="protocol", field="host",
     )
 
@@ -293,16 +297,16 @@ def build_message(from_address: str, to: str, subject: str, body: str) -> EmailM
     to = (to or "").strip()
     if not is_email_address(to):
         raise ConnectorError(
-            f"{to!r} is not a valid email address; give one address like name@example.com.",
+            _("“%(to)s” is not a valid email address; give one address like name@example.com.", to=to),
             code="invalid_input", field="to",
         )
     subject = subject or ""
     if "\r" in subject or "\n" in subject:
-        raise ConnectorError("The subject must be a single line.", code="invalid_input", field="subject")
+        raise ConnectorError(_("The subject must be a single line."), code="invalid_input", field="subject")
     if not is_email_address(from_address):
         raise ConnectorError(
-            "The connection's sender address (from_address) is not a valid email address; "
-            "reconnect with a correct one.",
+            _("The connection's sender address (from_address) is not a valid email address; "
+              "reconnect with a correct one."),
             code="invalid_input", field="from_address",
         )
     msg = EmailMessage()
@@ -332,22 +336,22 @@ def send_message(values: Mapping[str, object], msg: EmailMessage) -> None:
                     for code, text in exc.recipients.values()
                 )
                 raise ConnectorError(
-                    f"The SMTP server refused the recipient {msg['To']}: {detail}",
+                    _("The SMTP server refused the recipient %(to)s: %(detail)s", to=msg["To"], detail=detail),
                     code="invalid_input", field="to",
                 ) from None
             except smtplib.SMTPSenderRefused as exc:
                 raise ConnectorError(
-                    f"The SMTP server refused the sender address {msg['From']} "
-                    f"({_server_text(exc)}). Check that this account may send as that address.",
+                    _("The SMTP server refused the sender address %(sender)s (%(detail)s). Check that this "
+                      "account may send as that address.", sender=msg["From"], detail=_server_text(exc)),
                     field="from_address",
                 ) from None
             except smtplib.SMTPResponseException as exc:
                 raise ConnectorError(
-                    f"The SMTP server refused the message: {_server_text(exc)}"
+                    _("The SMTP server refused the message: %(detail)s", detail=_server_text(exc))
                 ) from None
             except (OSError, smtplib.SMTPException) as exc:
                 raise ConnectorError(
-                    f"Sending through the SMTP server failed: {exc.__class__.__name__}. Try again."
+                    _("Sending through the SMTP server failed: %(error)s. Try again.", error=exc.__class__.__name__)
                 ) from None
     except ConnectorValidationError as exc:
         if exc.details.get("reason") in ("auth", "no_auth"):

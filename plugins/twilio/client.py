@@ -13,10 +13,11 @@ from collections.abc import Mapping
 import requests
 
 from core import ConnectorError, ConnectorValidationError, NeedsReauth, request_json
+from core import N_, gettext as _
 
 PROVIDER = "Twilio"
 DEFAULT_API_ROOT = "https://api.twilio.com"
-REFUSED = "Twilio refused the Account SID or Auth Token."
+REFUSED = N_("Twilio refused the Account SID or Auth Token.")
 MAX_BODY = 1600
 _SID_RE = re.compile(r"^AC[0-9a-fA-F]{32}$")
 # An E.164 number, or an alphanumeric sender ID (1-11 letters, digits and spaces, one letter at least).
@@ -25,19 +26,19 @@ _SENDER_RE = re.compile(r"^(?:\+[1-9]\d{1,14}|(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11})$
 #: Twilio error codes (https://www.twilio.com/docs/api/errors) turned into stable errors:
 #: code -> (our code, field, message).
 KNOWN_ERRORS = {
-    21211: ("invalid_input", "to", "'to' is not a valid phone number; give it in E.164 form, e.g. +14155550100."),
-    21614: ("invalid_input", "to", "'to' is not a mobile number that can receive SMS."),
-    21610: ("invalid_input", "to", "The recipient has opted out of messages from this number (replied STOP)."),
-    21602: ("invalid_input", "body", "The message body is empty."),
-    21617: ("invalid_input", "body", f"The message body is longer than {MAX_BODY} characters."),
-    21212: ("invalid_input", "from_number", "The connection's From number is not valid; reconnect Twilio "
-                                            "with one of your Twilio numbers."),
-    21606: ("invalid_input", "from_number", "The connection's From number cannot send SMS; reconnect Twilio "
-                                            "with an SMS-capable Twilio number."),
-    21659: ("invalid_input", "from_number", "The connection's From number is not a Twilio number of this "
-                                            "account; reconnect Twilio with one of yours."),
-    21408: ("provider_error", "to", "This Twilio account may not send SMS to that country; enable it in "
-                                    "Twilio's Messaging Geo Permissions."),
+    21211: ("invalid_input", "to", N_("“to” is not a valid phone number; give it in E.164 form, e.g. +14155550100.")),
+    21614: ("invalid_input", "to", N_("“to” is not a mobile number that can receive SMS.")),
+    21610: ("invalid_input", "to", N_("The recipient has opted out of messages from this number (replied STOP).")),
+    21602: ("invalid_input", "body", N_("The message body is empty.")),
+    21617: ("invalid_input", "body", N_("The message body is longer than %(max)s characters.")),
+    21212: ("invalid_input", "from_number", N_("The connection's From number is not valid; reconnect Twilio "
+                                               "with one of your Twilio numbers.")),
+    21606: ("invalid_input", "from_number", N_("The connection's From number cannot send SMS; reconnect Twilio "
+                                               "with an SMS-capable Twilio number.")),
+    21659: ("invalid_input", "from_number", N_("The connection's From number is not a Twilio number of this "
+                                               "account; reconnect Twilio with one of yours.")),
+    21408: ("provider_error", "to", N_("This Twilio account may not send SMS to that country; enable it in "
+                                       "Twilio's Messaging Geo Permissions.")),
 }
 
 
@@ -53,14 +54,14 @@ class TwilioAccount:
         self.from_number = str(values.get("from_number") or "").strip()
         if not _SID_RE.match(self.sid):
             raise ConnectorValidationError(
-                "The Account SID starts with AC followed by 32 hexadecimal characters; copy it from the "
-                "Twilio Console.", field="account_sid")
+                _("The Account SID starts with AC followed by 32 hexadecimal characters; copy it from the "
+                  "Twilio Console."), field="account_sid")
         if not self.token:
-            raise ConnectorValidationError("Enter the Auth Token from the Twilio Console.", field="auth_token")
+            raise ConnectorValidationError(_("Enter the Auth Token from the Twilio Console."), field="auth_token")
         if not _SENDER_RE.match(self.from_number):
             raise ConnectorValidationError(
-                "The From number must be a Twilio phone number in E.164 form (e.g. +14155550100) or an "
-                "alphanumeric sender ID.", field="from_number")
+                _("The From number must be a Twilio phone number in E.164 form (e.g. +14155550100) or an "
+                  "alphanumeric sender ID."), field="from_number")
 
     @property
     def auth(self) -> tuple[str, str]:
@@ -79,10 +80,11 @@ def explain(response: requests.Response) -> ConnectorError | None:
     except (ValueError, AttributeError):
         code = None
     if response.status_code == 401 or code == 20003:
-        return NeedsReauth(f"{REFUSED} Reconnect Twilio with the current Auth Token.", field="auth_token")
+        return NeedsReauth(_("Twilio refused the Account SID or Auth Token. Reconnect Twilio with the current "
+                             "Auth Token."), field="auth_token")
     if code in KNOWN_ERRORS:
         reason, field, message = KNOWN_ERRORS[code]
-        return ConnectorError(message, code=reason, field=field, twilio_code=code)
+        return ConnectorError(_(message, max=MAX_BODY), code=reason, field=field, twilio_code=code)
     return None
 
 
@@ -101,7 +103,8 @@ def check_account(api_root: str, values: Mapping[str, object]) -> str:
                         explain=explain)
     status = data.get("status", "active")
     if status != "active":
-        raise ConnectorValidationError(f"The Twilio account {account.sid} is {status}; use an active account.",
+        raise ConnectorValidationError(_("The Twilio account %(sid)s is %(status)s; use an active account.",
+                                         sid=account.sid, status=status),
                                        field="account_sid", reason="inactive")
     return data.get("friendly_name") or account.sid
 
@@ -110,9 +113,9 @@ def send_sms(api_root: str, values: Mapping[str, object], to: str, body: str) ->
     """Send ``body`` to ``to`` from the connection's number; return the message's sid and status."""
     account = TwilioAccount(values)
     if not body.strip():
-        raise ConnectorError("The message body is empty.", code="invalid_input", field="body")
+        raise ConnectorError(_("The message body is empty."), code="invalid_input", field="body")
     if len(body) > MAX_BODY:
-        raise ConnectorError(KNOWN_ERRORS[21617][2], code="invalid_input", field="body")
+        raise ConnectorError(_(KNOWN_ERRORS[21617][2], max=MAX_BODY), code="invalid_input", field="body")
     data = request_json("POST", _account_url(api_root, account, "/Messages.json"), auth=account.auth,
                         data={"To": to.strip(), "From": account.from_number, "Body": body},
                         provider=PROVIDER, explain=explain)

@@ -78,7 +78,9 @@ def account(s3_server):
 def start(start_platform, database_url, **env):
     """The platform; a browser signed in as USER."""
     p = start_platform(platform_env(database_url, **env))
-    return p, p.browser(USER, ORG)
+    browser = p.browser(USER, ORG)
+    browser.headers["Accept-Language"] = "en"  # these tests read the connector's messages as written
+    return p, browser
 
 
 @pytest.fixture
@@ -127,7 +129,7 @@ def test_connect_upload_list_and_revoke(start_platform, database_url, account, s
 @pytest.mark.parametrize("change, message, field", [
     ({"access_key": "AKIAUNKNOWN000000000"}, "The storage server refused the access key or secret key.",
      "secret_key"),
-    ({"bucket": "no-such-bucket"}, "The bucket 'no-such-bucket' does not exist at", "bucket"),
+    ({"bucket": "no-such-bucket"}, "The bucket “no-such-bucket” does not exist at", "bucket"),
     ({"endpoint": f"{LOOPBACK}:{free_port()}"}, "Could not reach", "endpoint"),
     ({"endpoint": "https://s3.example.com/path"}, "The endpoint is a host name", "endpoint"),
 ])

@@ -20,7 +20,9 @@ def values(smtp_server, monkeypatch):
 def start(start_platform, database_url, **env):
     """The platform; a browser signed in as USER."""
     p = start_platform(platform_env(database_url, **env))
-    return p, p.browser(USER, ORG)
+    browser = p.browser(USER, ORG)
+    browser.headers["Accept-Language"] = "en"  # these tests read the connector's messages as written
+    return p, browser
 
 
 @pytest.fixture

@@ -24,7 +24,9 @@ def fake_twilio():
 def start(start_platform, database_url, fake):
     """The platform with Twilio pointed at ``fake``; a browser signed in as USER."""
     p = start_platform(platform_env(database_url, TWILIO_API_ROOT=fake.url))
-    return p, p.browser(USER, ORG)
+    browser = p.browser(USER, ORG)
+    browser.headers["Accept-Language"] = "en"  # these tests read the connector's messages as written
+    return p, browser
 
 
 @pytest.fixture

@@ -75,7 +75,7 @@ def test_list_and_activate_connectors(tools_platform, google):
     assert unknown["error"]["code"] == "invalid_input" and unknown["error"]["field"] == "key"
     missing = invoke(user, p, "activate_connector", {})
     assert missing["error"] == {"code": "invalid_input", "field": "key",
-                                "message": "'key' is required: The connector's key, from list_connectors."}
+                                "message": "« key » est obligatoire : The connector's key, from list_connectors."}
 
 
 def test_tools_of_inactive_connectors_say_how_to_connect(tools_platform):
