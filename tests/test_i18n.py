@@ -157,7 +157,7 @@ def test_a_booking_conflict_and_an_action_error_speak_the_asked_language(site):
     assert user.post(site.api("/api/v1/appointments"), json=slot).status_code == 201
     french = user.post(site.api("/api/v1/appointments"), json=slot)
     assert french.status_code == 409 and french.json()["errors"]["reason"] == "conflict"
-    assert french.json()["message"].startswith("Le propriétaire est occupé à ce moment-là")
+    assert french.json()["message"].startswith("Le titulaire est occupé à ce moment-là")
     english = user.post(site.api("/api/v1/appointments"), json=slot, headers={"Accept-Language": "en"})
     assert english.json()["message"].startswith("The owner is busy at that time")
 
