@@ -130,10 +130,16 @@ class Op:
         return events.delete(**common, eventId=self.event_id, sendUpdates="none")
 
 
-def first_op(item: Item, calendar_id: str) -> Op | None:
-    """The call that brings ``item`` in line, or None when nothing needs saying to Google."""
+def first_op(item: Item, calendar_id: str) -> Op:
+    """The call that brings ``item`` in line.
+
+    A cancelled appointment whose link records no event still costs a delete of its
+    deterministic id (404 is done): the link is written before the insert it announces, but a
+    database that lost its last commits (a crash without durable commits, a failover to an
+    asynchronous standby, a restore) may have lost that record while the event reached Google.
+    """
     if item.cancelled:
-        return Op("delete", item, item.calendar_id or calendar_id) if item.event_id else None
+        return Op("delete", item, item.calendar_id or calendar_id)
     if item.event_id is None:
         return Op("insert", item, calendar_id)
     if item.calendar_id not in (None, calendar_id):
@@ -204,15 +210,8 @@ class Run:
                 return YIELD
 
     def round(self, items: list[Item], calendar_id: str):
-        """Send the calls ``items`` need (and their follow-ups); settle what needs no call."""
-        ops = [op for op in (first_op(item, calendar_id) for item in items) if op is not None]
-        calling = {op.item.link_id for op in ops}
-        nothing_to_say = [item for item in items if item.link_id not in calling]
-        if nothing_to_say:
-            with self.db.session_scope() as session:
-                links.lock(session, [item.link_id for item in nothing_to_say])
-                for item in nothing_to_say:
-                    links.record_done(session, item, item.calendar_id, calendar_id, deleted=True)
+        """Send the calls ``items`` need (and their follow-ups)."""
+        ops = [first_op(item, calendar_id) for item in items]
         retry_in = None
         while ops:
             now = self.target()
@@ -294,7 +293,10 @@ class Run:
             links.record_problem(session, item, "An event with this id exists in the calendar but was not "
                                                 "created for this appointment.", failed=True)
             return None
-        links.record_done(session, item, op.calendar_id, calendar_id, deleted=op.kind == "delete")
+        deleted = op.kind == "delete"
+        # a delete of an event never recorded shows no calendar, as before it
+        recorded_in = item.calendar_id if deleted and item.event_id is None else op.calendar_id
+        links.record_done(session, item, recorded_in, calendar_id, deleted=deleted)
         return None
 
     @staticmethod
