@@ -139,10 +139,13 @@ class Load:
                 self.change(target, (title, True), done is not None)
             time.sleep(0.05)  # a steady pace, leaving the machine's cores to the platform
 
-    def progressed(self, answers: int):
-        """A predicate: the load has had ``answers`` more successful answers than now."""
-        goal = self.answered + answers
-        return lambda: self.answered >= goal
+    def progressed(self, answers: int, *, successes: bool = True):
+        """A predicate: the load has had ``answers`` more successful answers than now (or clean
+        answers of any kind, 503s included, when not ``successes``)."""
+        def count():
+            return self.answered if successes else self.answered + self.unavailable + len(self.unclean)
+        goal = count() + answers
+        return lambda: count() >= goal
 
 
 def calendars_match(engine, fake_google) -> str | None:
@@ -211,10 +214,10 @@ def test_two_nodes_three_workers_survive_worker_kill_and_restarts(private_postgr
         workers[0].wait()
         wait_until(load.progressed(20), timeout=PATIENCE, what="the load after the kill")
         redis_server.stop()  # Redis restarts: queued jobs, markers and leases are lost
-        wait_until(load.progressed(5), timeout=PATIENCE, what="the load while Redis is away")
+        wait_until(load.progressed(5, successes=False), timeout=PATIENCE, what="the load while Redis is away")
         redis_server.start()
         wait_until(load.progressed(20), timeout=PATIENCE, what="the load after Redis came back")
-        private_postgres.restart()  # PostgreSQL crashes and comes back
+        private_postgres.restart()  # PostgreSQL crashes and comes back (503s meanwhile)
         wait_until(load.progressed(40), timeout=PATIENCE, what="the load after PostgreSQL came back")
         load.stopping.set()
         load.thread.join(PATIENCE)
