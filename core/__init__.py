@@ -36,7 +36,7 @@ from core.netguard import PinnedPoolManager, guarded_session, private_hosts_allo
 # Shared state across processes, jobs, storage.
 from core.locks import LockTimeout  # noqa: E402
 from core.quota import Bucket, Grant, Quota  # noqa: E402
-from core.jobs import dispatch, enqueue_after_commit  # noqa: E402
+from core.jobs import dispatch, dispatch_in, enqueue_after_commit  # noqa: E402
 from core.models import (  # noqa: E402
     Appointment, Base as Model, User, UserConnector, UserConnectorCredential, UTCDateTime, utcnow,
 )
@@ -58,7 +58,7 @@ __all__ = [
     "DomainEvent", "BusyTimes",
     "api_root", "call_with_token", "error_for_status", "rate_limited", "request_json", "retry_after",
     "trying_credentials", "PinnedPoolManager", "guarded_session", "private_hosts_allowed", "resolve_public",
-    "LockTimeout", "Bucket", "Grant", "Quota", "dispatch", "enqueue_after_commit",
+    "LockTimeout", "Bucket", "Grant", "Quota", "dispatch", "dispatch_in", "enqueue_after_commit",
     "Model", "UTCDateTime", "utcnow", "Appointment", "User", "UserConnector", "UserConnectorCredential",
     "get_session", "InvalidAppointment", "cancel_appointment", "update_appointment",
     "CurrentUser", "current_user", "may_write_for", "public", "ActionContext", "Platform", "current_platform",

@@ -26,7 +26,10 @@ class Database:
             Path(url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True) if "///" in url else None
             options["connect_args"] = {"timeout": 30, "check_same_thread": False}
         else:
-            options.update(pool_size=10, max_overflow=20)
+            # A server that does not answer at all (a host failing over, packets dropped) must cost a
+            # 503 within seconds, not a request hanging until gunicorn kills its worker (a reset
+            # connection without an answer); a wait for a pooled connection likewise.
+            options.update(pool_size=10, max_overflow=20, pool_timeout=10, connect_args={"connect_timeout": 5})
         self.engine = create_engine(url, **options)
         if sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)

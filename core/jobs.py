@@ -6,6 +6,9 @@ that was rolled back, and never before the change is visible to it.
 A job asks to run again later by returning :class:`rq.Retry`: RQ's scheduler honours it in a
 worker; in-process, :class:`InlineScheduler` (one daemon thread per app, started on first use)
 runs the job again after the same interval, so a transient failure heals without Redis.
+RQ's scheduler works in whole seconds (a job comes back one to two seconds after a one-second
+Retry); :func:`dispatch_in` enqueues to the millisecond from a timer of the worker's own, for
+short waits whose loss with the process a reconcile makes good.
 
 Level-triggered jobs (they read the current state and bring something in line with it) may
 be *coalesced*: with ``coalesce=key``, a job is not enqueued again while one with the same key
@@ -86,6 +89,18 @@ def dispatch(func, *args, coalesce: str | None = None, **options) -> None:
             _forget(queue, marker)
 
 
+def dispatch_in(seconds: float, func, *args, **options) -> None:
+    """Enqueue ``func(*args)`` (``options`` as for :func:`dispatch`) in ``seconds``, to the millisecond;
+    in-process mode runs it then.
+
+    The timer is a thread of this process (:class:`InlineScheduler`): it dies with the process,
+    so use it only for work that something else finds again (a reconcile), and RQ's
+    :class:`rq.Retry` for anything longer than a few seconds.
+    """
+    app = current_app._get_current_object()
+    app.extensions.setdefault("connectors.inline_scheduler", InlineScheduler(app)).after(seconds, func, args, options)
+
+
 def run_coalesced(marker: str, func, *args):
     """RQ job: let the next change enqueue again (delete ``marker``), then run ``func(*args)``."""
     from rq import get_current_job
@@ -114,7 +129,8 @@ def run_inline(app, func, args: tuple) -> None:
 
 
 class InlineScheduler:
-    """In-process mode's retry timer: runs jobs again after their delay, in one daemon thread.
+    """A timer of this process, in one daemon thread: in-process mode's retries, and
+    :func:`dispatch_in` in a worker (it enqueues on RQ when due; in-process, it runs the job).
 
     The same job (function and arguments) waits at most once: it reads the current state when it
     runs, so one later run does what several would.
@@ -122,19 +138,21 @@ class InlineScheduler:
 
     def __init__(self, app):
         self.app = app
-        self._due: list[tuple[float, int, object, tuple, str | None]] = []
+        self._due: list[tuple[float, int, object, tuple, dict | None, str | None]] = []
         self._waiting: set[tuple] = set()
         self._order = itertools.count()
         self._changed = threading.Condition()
         self._thread: threading.Thread | None = None
 
-    def after(self, seconds: float, func, args: tuple) -> None:
-        """Run ``func(*args)`` in ``seconds`` (unless the same job is already waiting)."""
+    def after(self, seconds: float, func, args: tuple, options: dict | None = None) -> None:
+        """Run ``func(*args)`` in ``seconds`` — or, given enqueue ``options`` and a queue, enqueue it
+        then — unless the same job is already waiting."""
         with self._changed:
             if (func, args) in self._waiting:
                 return
             self._waiting.add((func, args))
-            heapq.heappush(self._due, (time.monotonic() + seconds, next(self._order), func, args, REQUEST_ID.get()))
+            heapq.heappush(self._due, (time.monotonic() + seconds, next(self._order), func, args, options,
+                                       REQUEST_ID.get()))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._loop, daemon=True, name="inline-retries")
                 self._thread.start()
@@ -145,8 +163,11 @@ class InlineScheduler:
             with self._changed:
                 while not self._due or self._due[0][0] > time.monotonic():
                     self._changed.wait(self._due[0][0] - time.monotonic() if self._due else None)
-                _, _, func, args, request_id = heapq.heappop(self._due)
+                _, _, func, args, options, request_id = heapq.heappop(self._due)
                 self._waiting.discard((func, args))
             REQUEST_ID.set(request_id)
             with self.app.app_context():
-                run_inline(self.app, func, args)
+                if options is not None and self.app.extensions.get("connectors.queue") is not None:
+                    dispatch(func, *args, **options)
+                else:
+                    run_inline(self.app, func, args)

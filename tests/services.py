@@ -320,11 +320,13 @@ def _run_as(argv: list[str], user: str | None, cwd: Path) -> None:
 
 
 @contextlib.contextmanager
-def _temporary_cluster() -> Iterator[PostgresServer]:
+def _temporary_cluster(durable: bool = False) -> Iterator[PostgresServer]:
     """Create a throw-away cluster with ``initdb``, serve it on a free port, then delete it.
 
     ``initdb`` refuses to run as root, so as root the cluster belongs to the
     ``postgres`` system user and lives under ``/tmp`` where that user can reach it.
+    A ``durable`` cluster keeps ``synchronous_commit`` on, so that what it acknowledged
+    survives a crash of the server (``restart()``); without it, recent commits may be lost.
     """
     bindir = _postgres_bindir()
     if bindir is None:
@@ -341,7 +343,7 @@ def _temporary_cluster() -> Iterator[PostgresServer]:
     pg_ctl = str(bindir / "pg_ctl")
     server_options = (
         f"-F -p {port} -k {shlex.quote(str(workdir))} -c listen_addresses={LOOPBACK}"
-        " -c synchronous_commit=off -c full_page_writes=off"
+        f" -c synchronous_commit={'on' if durable else 'off'} -c full_page_writes=off"
     )
     try:
         if user:
@@ -432,8 +434,9 @@ def postgres_server() -> Iterator[PostgresServer]:
 
 @pytest.fixture
 def private_postgres() -> Iterator[TemporaryCluster]:
-    """A PostgreSQL cluster of this test's own (``initdb``), which the test may ``restart()``."""
-    with _temporary_cluster() as cluster:
+    """A PostgreSQL cluster of this test's own (``initdb``), which the test may ``restart()``
+    (a crash: what it acknowledged survives, as on a production server)."""
+    with _temporary_cluster(durable=True) as cluster:
         yield cluster
 
 

@@ -12,7 +12,6 @@ import math
 import time
 from http import HTTPStatus
 
-import openai
 from flask import current_app, g, request
 from flask.views import MethodView
 from flask_limiter import Limiter
@@ -43,6 +42,8 @@ def openai_client(app):
     """The app's OpenAI client (``OPENAI_API_KEY``, ``OPENAI_BASE_URL``), made on first use."""
     client = app.extensions.get("connectors.openai")
     if client is None:
+        import openai  # ~0.4 s of imports: paid by the first voice session, not by every process start
+
         config = app.extensions["connectors.config"]
         client = openai.OpenAI(api_key=config.openai_api_key, base_url=config.openai_base_url,
                                timeout=15, max_retries=1)
@@ -64,8 +65,10 @@ class ClientSecret(MethodView):
             log.warning("Voice is off: set OPENAI_API_KEY to offer it")
             abort(503, message=_("Voice is not available yet: ask your administrator to turn it on."))
         setup = agent_setup(tool_call(), request_locale((args or {}).get("locale")))
+        client = openai_client(app)
+        import openai  # loaded by openai_client: its error classes
         try:
-            secret = openai_client(app).realtime.client_secrets.create(
+            secret = client.realtime.client_secrets.create(
                 expires_after={"anchor": "created_at", "seconds": config.openai_realtime_secret_ttl},
                 session=realtime_session(setup))
         except openai.APIStatusError as exc:

@@ -164,8 +164,11 @@ class Run:
         try:
             with client.connect(account) as dav:
                 if item.cancelled:
-                    if item.href:
-                        objects.delete(dav, account.url_of(item.href), item.etag, item.ours)
+                    # No object recorded: its deterministic path is tried all the same (a GET that
+                    # finds nothing costs no DELETE): a database that lost its last commits may
+                    # have lost the record of a PUT that reached the server.
+                    href = item.href or item.href_in(calendar_id)
+                    objects.delete(dav, account.url_of(href), item.etag, item.ours)
                     with self.db.session_scope() as session:
                         links.record_deleted(session, item)
                     busy.forget(self.platform, self.user_id)

@@ -46,7 +46,10 @@ class _RedisLease:
 
     def _renew(self) -> None:
         while not self._stop.wait(TTL / 3):
-            self._set(TTL)
+            try:
+                self._set(TTL)
+            except Exception:  # Redis restarting: keep trying, or the lease would lapse once it is back
+                continue
 
     def __enter__(self):
         if not self.acquire_script(keys=[self.key], args=[self.owner, int(TTL * 1000)]):
@@ -61,7 +64,10 @@ class _RedisLease:
     def __exit__(self, *_exc):
         self._stop.set()
         self._renewer.join()
-        self._set(self.parked_for + TTL if self.parked_for is not None else 0)
+        try:
+            self._set(self.parked_for + TTL if self.parked_for is not None else 0)
+        except Exception:  # Redis away: the lease lapses by itself within TTL
+            pass
 
 
 class _NoPark:

@@ -27,7 +27,7 @@ import httplib2
 from googleapiclient.errors import BatchError
 from rq import Queue, Retry, get_current_job
 
-from core import ConnectorError, NeedsReauth, current_platform, dispatch, enqueue_after_commit
+from core import ConnectorError, NeedsReauth, current_platform, dispatch, dispatch_in, enqueue_after_commit
 from plugins import google
 from plugins.google_calendar.models import CalendarEventLink
 from plugins.google_calendar import busy_channels, channels, lease, links
@@ -47,8 +47,12 @@ MAX_FOLLOW_UPS = 3
 PACE = 0.2
 #: Waits up to this long are taken in place when parking would not let anything else go sooner:
 #: every run waits for the project's tokens alike, and an empty queue has no other job to serve.
-#: (RQ schedules in whole seconds: a parked run comes back one to two seconds later.)
 MAX_PACE = 1.0
+#: A parked run waiting at most this long comes back to the millisecond (:func:`core.dispatch_in`,
+#: a timer of the worker, with the same lease owner), not on RQ's whole-second scheduler ticks,
+#: which brought it back one to two seconds later, after its user's bucket (one second's worth)
+#: had overflowed. Longer waits (error backoff) go through RQ's scheduler, which outlives the process.
+PRECISE = 5.0
 STOPPED = "stopped"
 YIELD = "yield"
 GONE = (404, 410)
@@ -62,11 +66,13 @@ def sync_link(link_id: int):
     return None if user_id is None else sync_user(user_id)
 
 
-def sync_user(user_id: int):
-    """RQ job: bring ``user_id``'s calendar in line with every stale link; returns a Retry to back off."""
+def sync_user(user_id: int, resume: str | None = None):
+    """RQ job: bring ``user_id``'s calendar in line with every stale link; returns a Retry to back off.
+
+    ``resume`` is the lease owner of a parked run coming back (see :data:`PRECISE`)."""
     platform = current_platform()
     job = get_current_job()
-    owner = job.id if job is not None else None
+    owner = resume or (job.id if job is not None else None)
     while True:
         try:
             with lease.hold(platform, user_id, owner) as held:
@@ -79,6 +85,9 @@ def sync_user(user_id: int):
             dispatch(sync_user, user_id, coalesce=coalesce_key(user_id))
             return None
         if isinstance(outcome, float):
+            if job is not None and outcome <= PRECISE:
+                dispatch_in(outcome, sync_user, user_id, owner, at_front=True)
+                return None
             return Retry(max=10_000, interval=[max(1, math.ceil(outcome))], enqueue_at_front=True)
         if outcome == STOPPED:
             return None
@@ -130,10 +139,16 @@ class Op:
         return events.delete(**common, eventId=self.event_id, sendUpdates="none")
 
 
-def first_op(item: Item, calendar_id: str) -> Op | None:
-    """The call that brings ``item`` in line, or None when nothing needs saying to Google."""
+def first_op(item: Item, calendar_id: str) -> Op:
+    """The call that brings ``item`` in line.
+
+    A cancelled appointment whose link records no event still costs a delete of its
+    deterministic id (404 is done): the link is written before the insert it announces, but a
+    database that lost its last commits (a crash without durable commits, a failover to an
+    asynchronous standby, a restore) may have lost that record while the event reached Google.
+    """
     if item.cancelled:
-        return Op("delete", item, item.calendar_id or calendar_id) if item.event_id else None
+        return Op("delete", item, item.calendar_id or calendar_id)
     if item.event_id is None:
         return Op("insert", item, calendar_id)
     if item.calendar_id not in (None, calendar_id):
@@ -204,15 +219,8 @@ class Run:
                 return YIELD
 
     def round(self, items: list[Item], calendar_id: str):
-        """Send the calls ``items`` need (and their follow-ups); settle what needs no call."""
-        ops = [op for op in (first_op(item, calendar_id) for item in items) if op is not None]
-        calling = {op.item.link_id for op in ops}
-        nothing_to_say = [item for item in items if item.link_id not in calling]
-        if nothing_to_say:
-            with self.db.session_scope() as session:
-                links.lock(session, [item.link_id for item in nothing_to_say])
-                for item in nothing_to_say:
-                    links.record_done(session, item, item.calendar_id, calendar_id, deleted=True)
+        """Send the calls ``items`` need (and their follow-ups)."""
+        ops = [first_op(item, calendar_id) for item in items]
         retry_in = None
         while ops:
             now = self.target()
@@ -294,7 +302,10 @@ class Run:
             links.record_problem(session, item, "An event with this id exists in the calendar but was not "
                                                 "created for this appointment.", failed=True)
             return None
-        links.record_done(session, item, op.calendar_id, calendar_id, deleted=op.kind == "delete")
+        deleted = op.kind == "delete"
+        # a delete of an event never recorded shows no calendar, as before it
+        recorded_in = item.calendar_id if deleted and item.event_id is None else op.calendar_id
+        links.record_done(session, item, recorded_in, calendar_id, deleted=deleted)
         return None
 
     @staticmethod

@@ -13,15 +13,17 @@ import io
 import os
 import re
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import certifi
 import urllib3
-from minio import Minio
-from minio.error import InvalidResponseError, MinioException, S3Error, ServerError
 
 from core import ConnectorError, ConnectorValidationError, NeedsReauth, PinnedPoolManager, RateLimited, resolve_public
 from core import N_, gettext as _
+
+if TYPE_CHECKING:
+    from minio import Minio
 
 #: Most entries ``list_files`` returns.
 MAX_LIST = 200
@@ -78,6 +80,8 @@ class Storage:
 
     def client(self) -> Minio:
         """An SDK client whose connections go to the endpoint's checked address only."""
+        from minio import Minio  # the SDK (~0.3 s of imports): loaded by the first call, not by every start
+
         address = resolve_public(self.host, self.port, field="endpoint")
         http = PinnedPoolManager({self.host: address}, timeout=TIMEOUT, retries=False, cert_reqs="CERT_REQUIRED",
                                  ca_certs=os.environ.get("SSL_CERT_FILE") or certifi.where())
@@ -91,6 +95,8 @@ class Storage:
 
 def explain(exc: Exception, storage: Storage) -> ConnectorError:
     """The stable error for a failed S3 call: refused key, missing bucket, slow down, unreachable…"""
+    from minio.error import InvalidResponseError, S3Error, ServerError
+
     if isinstance(exc, S3Error):
         if exc.code in REFUSED_CODES:
             return NeedsReauth(_("%(endpoint)s refused the access key or secret key.", endpoint=storage.endpoint),
@@ -126,6 +132,8 @@ def explain(exc: Exception, storage: Storage) -> ConnectorError:
 
 def _calling(storage: Storage, call):
     """Run ``call(client)`` against ``storage``, turning SDK and network failures into stable errors."""
+    from minio.error import MinioException
+
     client = storage.client()
     try:
         return call(client)

@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
-
-import httpx
-from notion_client import Client
-from notion_client.errors import APIResponseError, RequestTimeoutError
+from typing import TYPE_CHECKING, Any
 
 from core import call_with_token, ConnectorError, rate_limited, TokenRejected
 from core import gettext as _
+
+if TYPE_CHECKING:
+    from notion_client import Client
+    from notion_client.errors import APIResponseError
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +26,10 @@ def call(ctx, operation: Callable[[Client], Any]) -> Any:
 
 def call_with(access_token: str, api_root: str | None, operation: Callable[[Client], Any]) -> Any:
     """Run ``operation`` on a Notion client holding ``access_token``; errors become ConnectorError."""
+    import httpx  # notion-client and httpx: imported by the first Notion call, not by every process start
+    from notion_client import Client
+    from notion_client.errors import APIResponseError, RequestTimeoutError
+
     notion = Client(auth=access_token, base_url=(api_root or DEFAULT_API_ROOT).rstrip("/"),
                     notion_version=NOTION_VERSION, retry=False, timeout_ms=15_000)
     try:

@@ -181,3 +181,25 @@ def test_a_refused_login_stops_the_sync(stack, radicale, caldav_proxy):
     wait(lambda: status(platform, alice, "caldav")["status"] == "needs_reauth", "needs_reauth", pool)
     assert appointment(platform, alice, made["id"])["sync_status"] == "pending"
     assert radicale.events("alice", "cabinet") == []
+
+
+def test_cancel_after_lost_commits_deletes_the_event(start_platform, database_url, radicale, caldav_proxy):
+    """A database that lost the record of a PUT (and its result) must not leave a cancelled
+    appointment's event on the server: its deterministic path is tried all the same."""
+    from sqlalchemy import text
+
+    from core.worker import reconcile_now
+
+    platform = start_platform(platform_env(database_url))
+    alice = platform.browser("alice", "org-a")
+    connect(platform, alice, caldav_proxy.url, "alice", "/alice/cabinet/")
+    made = new_appointment(platform, alice, "Written, then the database crashed")
+    assert titles(radicale, "alice", "cabinet") == ["Written, then the database crashed"]
+    with platform.ext("db").engine.begin() as conn:  # as before the run's claim and result
+        conn.execute(text("UPDATE caldav_event_links SET href = NULL, etag = NULL, calendar_id = NULL, "
+                          "synced_version = 0, sync_status = 'pending', synced_at = NULL "
+                          "WHERE appointment_id = :id"), {"id": made["id"]})
+    alice.delete(platform.api(f"{APPOINTMENTS}/{made['id']}"))
+    reconcile_now(platform.app)  # the link was pending already: the cancel queued nothing
+    assert radicale.events("alice", "cabinet") == []
+    assert appointment(platform, alice, made["id"])["sync_status"] == "deleted"

@@ -1,0 +1,152 @@
+"""Time to calendar: from the commit of a change to the fake Google Calendar holding it, under a steady load.
+
+    .venv/bin/python benchmarks/time_to_calendar.py                 # half the project quota, 100 ms latency
+    .venv/bin/python benchmarks/time_to_calendar.py --workers 8 --users 20
+
+A process of its own creates appointments (through ``core.appointments``, one transaction and
+one enqueue each, as the API does) at a steady rate — ``--load`` of the project quota, spread
+round-robin over ``--users`` users — for ``--seconds``, while ``connectors worker`` processes
+sync them to the fake Google (``--latency`` per HTTP request, the platform's quotas enforced).
+For every appointment, the time from its commit (wall clock, taken right after the commit) to
+the creation of its event in the fake (the ``created`` stamp Google sets, to the millisecond;
+the fake's latency is before it) gives p50, p90, p99 and the maximum.
+
+The baseline measured in the same run is the floor of any design: one insert sent straight to
+the fake, alone, as soon as it is known (``--latency`` plus the client's own cost); the figures
+are also given as ratios to it.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import multiprocessing
+import os
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.sync_throughput import START, Stack, settled, wait_while_running  # noqa: E402
+from tests.services import RedisServer, find_or_start_postgres  # noqa: E402
+
+
+def submit(env: dict, users: list, count: int, rate: float, done) -> None:
+    """Process target: create ``count`` appointments at ``rate`` per second (round-robin over
+    ``users``); put ``{appointment id: commit time}`` on ``done``."""
+    from core import appointments
+    from core.app import create_app
+
+    app = create_app(env)
+    registry, db = app.extensions["connectors.registry"], app.extensions["connectors.db"]
+    committed: dict[int, float] = {}
+    began = time.monotonic()
+    with app.app_context():
+        for n in range(count):
+            delay = began + n / rate - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)  # a steady arrival rate, as many API clients would make it
+            user = users[n % len(users)]
+            starts = START + timedelta(minutes=30 * n)
+            with db.session_scope() as session:
+                made = appointments.create(session, registry, user, {
+                    "title": f"Appointment {n}", "starts_at": starts, "ends_at": starts + timedelta(minutes=25),
+                    "timezone": "Europe/Paris"})
+                session.flush()
+                made_id = made.id
+            committed[made_id] = time.time()
+    done.put((committed, time.monotonic() - began))
+
+
+def direct_inserts(stack: Stack, count: int) -> list[float]:
+    """Seconds each of ``count`` single inserts takes sent straight to the fake (the floor)."""
+    from googleapiclient.discovery import build
+
+    from plugins import google
+
+    stack.fake.add_account("floor@example.com")
+    token = stack.fake.issue_token("floor@example.com")["access_token"]
+    events = build("calendar", "v3", static_discovery=True, cache_discovery=False,
+                   client_options={"api_endpoint": stack.fake.url + "/calendar/v3/"},
+                   http=google.authorized_http(token)).events()
+    took = []
+    for n in range(count):
+        starts = START + timedelta(minutes=30 * n)
+        body = {"summary": f"Floor {n}", "start": {"dateTime": starts.isoformat()},
+                "end": {"dateTime": (starts + timedelta(minutes=25)).isoformat()}}
+        began = time.monotonic()
+        events.insert(calendarId="primary", body=body).execute(http=google.authorized_http(token))
+        took.append(time.monotonic() - began)
+    return took
+
+
+def percentile(values: list[float], share: float) -> float:
+    """The ``share`` quantile of ``values`` (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
+
+
+def main() -> None:
+    """Parse the options, run the load and print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--users", type=int, default=100)
+    parser.add_argument("--workers", type=int, default=4, help="worker processes")
+    parser.add_argument("--latency", type=float, default=0.1, help="seconds the fake waits per HTTP request")
+    parser.add_argument("--project-quota", type=int, default=10_000, help="per minute")
+    parser.add_argument("--user-quota", type=int, default=600, help="per minute per user")
+    parser.add_argument("--load", type=float, default=0.5, help="share of the project quota the changes need")
+    parser.add_argument("--seconds", type=float, default=30, help="how long the changes keep coming")
+    parser.add_argument("--postgres", action="store_true", help="PostgreSQL instead of SQLite")
+    args = parser.parse_args()
+    rate = args.load * args.project_quota / 60
+    count = round(rate * args.seconds)
+
+    redis_server = RedisServer("redis-server", Path(tempfile.mkdtemp(prefix="bench-redis-")))
+    redis_server.start()
+    with contextlib.ExitStack() as resources:
+        workdir = Path(resources.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))
+        if args.postgres:
+            database = resources.enter_context(resources.enter_context(find_or_start_postgres()).temporary_database())
+        else:
+            database = f"sqlite:///{workdir / 'connectors.db'}"
+        args.changes = count
+        stack = Stack(workdir, database, redis_server.url, args, args.users)
+        floor = direct_inserts(stack, 30)
+        process = stack.workers(args.workers)
+        done = multiprocessing.Queue()
+        submitter = multiprocessing.Process(target=submit, args=(stack.env, stack.users, count, rate, done))
+        submitter.start()
+        committed, submitted = done.get()
+        submitter.join()
+        wait_while_running(process, lambda: not settled(stack)[0], "draining")
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait()
+        received = {}
+        for n in range(args.users):
+            for event in stack.fake.events(f"user{n}@example.com"):
+                appointment_id = int(event["extendedProperties"]["private"]["connectors_appointment_id"])
+                received[appointment_id] = datetime.fromisoformat(event["created"].replace("Z", "+00:00")).timestamp()
+        quota_errors = stack.fake.quota_errors
+        stack.close()
+    redis_server.stop()
+
+    waits = [received[i] - at for i, at in committed.items()]
+    base = statistics.median(floor)
+    print(f"{count} appointments over {args.users} users in {submitted:.1f} s ({count / submitted:.0f}/s, "
+          f"{args.load:.0%} of the project quota {args.project_quota}/min), {args.workers} workers, "
+          f"fake latency {args.latency * 1000:.0f} ms, {'PostgreSQL' if args.postgres else 'SQLite'}")
+    print(f"baseline: one insert sent straight to the fake  p50 {base * 1000:6.0f} ms")
+    for name, share in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("max", 1.0)):
+        value = percentile(waits, share)
+        print(f"time to calendar {name:<30} {value * 1000:6.0f} ms   ({value / base:.1f} x the baseline)")
+    missing = count - len(set(committed) & set(received))
+    print(f"events missing {missing}, quota errors {quota_errors} (goal: p99 < 2 s)")
+
+
+if __name__ == "__main__":
+    main()
