@@ -195,6 +195,29 @@ def test_the_orb_never_covers_the_pages_content(driver, site):
     driver.set_window_size(1280, 1000)
 
 
+def test_a_phone_never_scrolls_sideways(driver, site):
+    """At a phone's width the top bar (badge, language, account, sign-out) wraps: no page is wider
+    than the screen, in French or English, and the sign-out button stays on screen."""
+    sign_in(driver, site.url)
+    driver.set_window_size(390, 844)
+    try:
+        for language in ("fr", "en"):
+            Select(driver.find_element(By.ID, "language")).select_by_value(language)
+            wait(driver).until(lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == language)
+            for path in ("/", "/settings/integrations/google-calendar", "/settings/integrations/smtp"):
+                driver.get(site.url + path)
+                wait(driver).until(lambda d: d.find_element(By.ID, "signout").is_displayed())
+                wide = driver.execute_script(
+                    "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+                assert wide[0] <= wide[1], f"{path} in {language} is {wide[0]}px wide on a {wide[1]}px screen"
+                right = driver.execute_script("return document.getElementById('signout').getBoundingClientRect().right")
+                assert right <= wide[1], f"sign-out is off screen on {path} in {language}"
+    finally:
+        Select(driver.find_element(By.ID, "language")).select_by_value("fr")
+        wait(driver).until(lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == "fr")
+        driver.set_window_size(1280, 1000)
+
+
 def test_keyboard_only_connect_settings_and_appointments(driver, site, fake_google):
     """Everything a person does here can be done with the keyboard alone, with the focus always visible."""
     driver.get(site.url + "/")
