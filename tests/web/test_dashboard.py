@@ -48,6 +48,7 @@ def test_sign_in_grid_in_french_and_language_switch(driver, site):
     assert driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "fr"
     assert text_of(driver, "#identity-user") == "alice"
     assert text_of(driver, "#connectors-title") == "Connecteurs"
+    assert driver.find_element(By.CSS_SELECTOR, ".env-badge").text.lower() == "test"
     gcal = card(driver, "google_calendar")
     assert gcal.find_element(By.CSS_SELECTOR, '[data-role="status"]').text == "Non connecté"
     # A connector the operator has not set up: words for the user, no variable names.
@@ -61,6 +62,7 @@ def test_sign_in_grid_in_french_and_language_switch(driver, site):
     Select(driver.find_element(By.ID, "language")).select_by_value("en")
     wait(driver).until(lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en")
     wait(driver).until(lambda d: text_of(d, "#connectors-title") == "Connectors")
+    assert driver.find_element(By.CSS_SELECTOR, ".env-badge").text.lower() == "testing"
     assert api_get(site, "/api/v1/me")["saved_locale"] == "en"
     Select(driver.find_element(By.ID, "language")).select_by_value("fr")
     wait(driver).until(lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == "fr")
