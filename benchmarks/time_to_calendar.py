@@ -7,9 +7,15 @@ A process of its own creates appointments (through ``core.appointments``, one tr
 one enqueue each, as the API does) at a steady rate — ``--load`` of the project quota, spread
 round-robin over ``--users`` users — for ``--seconds``, while ``connectors worker`` processes
 sync them to the fake Google (``--latency`` per HTTP request, the platform's quotas enforced).
+The changes begin once the workers have done the jobs of connecting the users (push channels,
+a first sync run: about 0.2 s of a worker each), so the figures are those of a steady state,
+not of a platform still busy connecting 100 accounts.
 For every appointment, the time from its commit (wall clock, taken right after the commit) to
 the creation of its event in the fake (the ``created`` stamp Google sets, to the millisecond;
-the fake's latency is before it) gives p50, p90, p99 and the maximum.
+the fake's latency is before it) gives p50, p90, p99 and the maximum, and the p50 of each half
+of the changes: a second half much slower than the first means the load exceeds what the
+workers carry (the delay grows without bound), not a delay of the design. The workers' CPU
+time over the changes says what share of a CPU they needed.
 
 The baseline measured in the same run is the floor of any design: one insert sent straight to
 the fake, alone, as soon as it is known (``--latency`` plus the client's own cost); the figures
@@ -85,6 +91,33 @@ def direct_inserts(stack: Stack, count: int) -> list[float]:
     return took
 
 
+def idle(stack: Stack, process) -> float:
+    """Wait until the jobs of connecting the users (push channels, a first sync run, another
+    calendar connector's retraction: four per user) are done; return how long that took."""
+    from rq import Queue
+    from rq.registry import StartedJobRegistry
+
+    redis = stack.app.extensions["connectors.redis"]
+    queue = Queue("connectors", connection=redis)
+    began = time.monotonic()
+    wait_while_running(process, lambda: queue.count == 0 and StartedJobRegistry(queue=queue).count == 0,
+                       "connecting the users")
+    return time.monotonic() - began
+
+
+def cpu_seconds(group: int) -> float:
+    """CPU time (user + system) used so far by the processes of process group ``group``."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group:  # pgrp; utime and stime follow at fields 11 and 12
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], share: float) -> float:
     """The ``share`` quantile of ``values`` (nearest rank)."""
     ordered = sorted(values)
@@ -118,12 +151,15 @@ def main() -> None:
         stack = Stack(workdir, database, redis_server.url, args, args.users)
         floor = direct_inserts(stack, 30)
         process = stack.workers(args.workers)
+        setup_took = idle(stack, process)
+        cpu_before, calls_before = cpu_seconds(process.pid), stack.fake.calendar_calls
         done = multiprocessing.Queue()
         submitter = multiprocessing.Process(target=submit, args=(stack.env, stack.users, count, rate, done))
         submitter.start()
         committed, submitted = done.get()
         submitter.join()
         wait_while_running(process, lambda: not settled(stack)[0], "draining")
+        worker_cpu, calls = cpu_seconds(process.pid) - cpu_before, stack.fake.calendar_calls - calls_before
         os.killpg(process.pid, signal.SIGTERM)
         process.wait()
         received = {}
@@ -140,10 +176,19 @@ def main() -> None:
     print(f"{count} appointments over {args.users} users in {submitted:.1f} s ({count / submitted:.0f}/s, "
           f"{args.load:.0%} of the project quota {args.project_quota}/min), {args.workers} workers, "
           f"fake latency {args.latency * 1000:.0f} ms, {'PostgreSQL' if args.postgres else 'SQLite'}")
+    print(f"connecting the users: their jobs took the workers {setup_took:.1f} s before the changes began")
     print(f"baseline: one insert sent straight to the fake  p50 {base * 1000:6.0f} ms")
     for name, share in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("max", 1.0)):
         value = percentile(waits, share)
         print(f"time to calendar {name:<30} {value * 1000:6.0f} ms   ({value / base:.1f} x the baseline)")
+    order = sorted(committed, key=committed.get)
+    halves = [[received[i] - committed[i] for i in part] for part in (order[:count // 2], order[count // 2:])]
+    first, second = statistics.median(halves[0]), statistics.median(halves[1])
+    verdict = "growing: more than the workers carry" if second > 1.5 * first else "holding"
+    print(f"p50 of the first half of the changes {first * 1000:.0f} ms, of the second {second * 1000:.0f} ms "
+          f"({verdict})")
+    print(f"workers' CPU {worker_cpu:.1f} s: {worker_cpu / count * 1000:.1f} ms per appointment, "
+          f"{worker_cpu / submitted:.2f} CPUs while the changes came; {calls} calls")
     missing = count - len(set(committed) & set(received))
     print(f"events missing {missing}, quota errors {quota_errors} (goal: p99 < 2 s)")
 

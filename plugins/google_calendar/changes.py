@@ -206,9 +206,9 @@ def choose(session, registry, link: CalendarEventLink, appointment: Appointment,
         return
     if choice == "restore":
         _settle(session, link, "pending")
-        from plugins.google_calendar.sync import coalesce_key as sync_key, sync_link
+        from plugins.google_calendar.sync import coalesce_key as sync_key, sync_user
 
-        enqueue_after_commit(session, sync_link, link.id, coalesce=sync_key(link.user_id))
+        enqueue_after_commit(session, sync_user, link.user_id, coalesce=sync_key(link.user_id))
         return
     if change.kind == "moved" and (change.starts_at is None or change.ends_at is None):
         raise CannotFollow(gettext("Google made it an all-day event; restore it or move it yourself."))

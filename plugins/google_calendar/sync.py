@@ -59,7 +59,10 @@ GONE = (404, 410)
 
 
 def sync_link(link_id: int):
-    """RQ job: make Google match the appointment of ``link_id`` (and its owner's other stale links)."""
+    """RQ job: make Google match the appointment of ``link_id`` (and its owner's other stale links).
+
+    Changes now enqueue :func:`sync_user` with the owner's id (one read fewer per run); this
+    stays for jobs enqueued before."""
     with current_platform().db.session_scope() as session:
         link = session.get(CalendarEventLink, link_id)
         user_id = link.user_id if link is not None else None
@@ -205,10 +208,10 @@ class Run:
         """Sync stale links until none is left (None), the run must stop (STOPPED), wait
         (seconds) or, after a round, let the other users' jobs waiting in the queue go first (YIELD)."""
         while True:
-            calendar_id = self.target()
-            if calendar_id is None:
-                return STOPPED
-            with self.db.session_scope() as session:
+            with self.db.session_scope() as session:  # one transaction: the target, then what is stale
+                calendar_id = links.target(session, self.user_id)
+                if calendar_id is None:
+                    return STOPPED
                 items = links.stale_items(session, self.user_id, BATCH_LIMIT)
             if not items:
                 return None
@@ -219,11 +222,13 @@ class Run:
                 return YIELD
 
     def round(self, items: list[Item], calendar_id: str):
-        """Send the calls ``items`` need (and their follow-ups)."""
+        """Send the calls ``items`` need (and their follow-ups); the target is read again before every
+        call but the first, whose target :meth:`drain` has just read with the items."""
         ops = [first_op(item, calendar_id) for item in items]
-        retry_in = None
+        retry_in, checked = None, True
         while ops:
-            now = self.target()
+            now = calendar_id if checked else self.target()
+            checked = False
             if now != calendar_id:
                 return None if now else STOPPED
             grant = self.quota.take(self.buckets, len(ops), minimum=int(self.buckets[0].capacity // 2))
@@ -354,9 +359,9 @@ def retract_user(user_id: int):
 
 def changed(platform, session, user_id: int, appointment_id: int, created: bool) -> None:
     """Sync capability: mark the appointment's link stale and enqueue its owner's sync run."""
-    link_id, became_stale = links.mark_changed(session, appointment_id, user_id, new=created)
+    _link_id, became_stale = links.mark_changed(session, appointment_id, user_id, new=created)
     if became_stale:  # one waiting job per user is enough: its run syncs every stale link
-        enqueue_after_commit(session, sync_link, link_id, coalesce=coalesce_key(user_id))
+        enqueue_after_commit(session, sync_user, user_id, coalesce=coalesce_key(user_id))
 
 
 def start(platform, session, user_id: int) -> None:
