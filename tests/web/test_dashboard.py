@@ -205,7 +205,7 @@ def test_a_phone_never_scrolls_sideways(driver, site):
     try:
         for language in ("fr", "en"):
             Select(driver.find_element(By.ID, "language")).select_by_value(language)
-            wait(driver).until(lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == language)
+            wait(driver).until(lambda d, lang=language: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == lang)
             for path in ("/", "/settings/integrations/google-calendar", "/settings/integrations/smtp"):
                 driver.get(site.url + path)
                 wait(driver).until(lambda d: d.find_element(By.ID, "signout").is_displayed())
