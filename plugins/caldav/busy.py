@@ -94,10 +94,7 @@ class Cache:
 
 def cache(platform) -> Cache:
     """The app's CalDAV busy cache."""
-    found = platform.app.extensions.get("caldav.busy")
-    if found is None:
-        found = platform.app.extensions["caldav.busy"] = Cache(platform.redis)
-    return found
+    return platform.shared("caldav.busy", lambda: Cache(platform.redis))
 
 
 def forget(platform, user_id: int) -> None:

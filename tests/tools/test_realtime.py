@@ -84,29 +84,3 @@ def test_with_redis_the_limit_is_shared_by_every_worker(start_platform, tools_en
     assert one.browser().post(one.api(SECRET), headers=token).status_code == 429
     keys = one.ext("redis").keys("LIMITS:LIMITER/connectors/user:*")
     assert keys, "the counter lives in Redis"
-
-
-def test_hooks_for_blueprint_run_only_for_that_blueprint():
-    from flask import Blueprint, Flask
-
-    from core.api.realtime import hooks_for_blueprint
-
-    seen = []
-    app = Flask(__name__)
-    app.before_request(lambda: seen.append("app-wide"))
-    limited, other = Blueprint("limited", __name__), Blueprint("other", __name__)
-    limited.add_url_rule("/limited", "view", lambda: "ok")
-    other.add_url_rule("/other", "view", lambda: "ok")
-
-    def install(target):
-        target.before_request(lambda: seen.append("before"))
-        target.after_request(lambda response: seen.append("after") or response)
-        target.teardown_request(lambda _exc: seen.append("teardown"))
-
-    hooks_for_blueprint(app, "limited", install)
-    app.register_blueprint(limited)
-    app.register_blueprint(other)
-    client = app.test_client()
-    assert client.get("/other").status_code == 200 and seen == ["app-wide"]
-    seen.clear()
-    assert client.get("/limited").status_code == 200 and seen == ["app-wide", "before", "after", "teardown"]
