@@ -16,7 +16,6 @@ import io
 from functools import cache
 from pathlib import Path
 
-from babel.messages.pofile import read_po
 from flask import current_app, g, has_request_context, request
 from flask_babel import Babel, get_locale, gettext, lazy_gettext, ngettext, refresh
 from sqlalchemy import select
@@ -143,6 +142,8 @@ def script_catalog(locale: str) -> dict:
     path = TRANSLATIONS / locale / "LC_MESSAGES" / "messages.po"
     if not path.is_file():
         return {}
+    from babel.messages.pofile import read_po  # first page only: not paid by every process start
+
     with path.open("rb") as handle:
         catalog = read_po(handle, locale=locale)
     out = {}

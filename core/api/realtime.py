@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
 from http import HTTPStatus
 
 from flask import current_app, g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
-from limits import parse_many
-from limits.storage import storage_from_string
-from limits.strategies import FixedWindowRateLimiter
 from marshmallow import Schema, fields
 
 from core.api.tools import LOCALE_HELP, request_locale, tool_call
@@ -94,12 +92,25 @@ class RateLimit:
     counted in ``storage_uri`` (``memory://`` or Redis)."""
 
     def __init__(self, rate: str, storage_uri: str, prefix: str = "connectors"):
-        self.items = parse_many(rate)
-        self.limiter = FixedWindowRateLimiter(storage_from_string(storage_uri))
-        self.prefix = prefix
+        self.rate, self.storage_uri, self.prefix = rate, storage_uri, prefix
+        self._made = threading.Lock()
+        self.items = self.limiter = None
+
+    def _make(self) -> None:
+        """The storage and rates, on the first check (``limits`` is not paid by every process start)."""
+        from limits import parse_many
+        from limits.storage import storage_from_string
+        from limits.strategies import FixedWindowRateLimiter
+
+        with self._made:
+            if self.limiter is None:
+                self.items = parse_many(self.rate)
+                self.limiter = FixedWindowRateLimiter(storage_from_string(self.storage_uri))
 
     def check(self, key: str) -> None:
         """Count one hit for ``key``; past a rate, abort with 429 and ``Retry-After``."""
+        if self.limiter is None:
+            self._make()
         exceeded = next((item for item in self.items if not self.limiter.hit(item, self.prefix, key)), None)
         if exceeded is None:
             return
