@@ -84,3 +84,15 @@ def test_with_redis_the_limit_is_shared_by_every_worker(start_platform, tools_en
     assert one.browser().post(one.api(SECRET), headers=token).status_code == 429
     keys = one.ext("redis").keys("LIMITS:LIMITER/connectors/user:*")
     assert keys, "the counter lives in Redis"
+
+
+def test_no_request_hook_is_spent_on_the_rate_limit(tmp_path):
+    """The limit is counted by the client-secret view itself: no route pays a limiter hook."""
+    from core.app import create_app
+    from tests.conftest import platform_env
+
+    app = create_app(platform_env(f"sqlite:///{tmp_path}/c.db"), instance_path=str(tmp_path / "instance"))
+    hooks = [hook for registry in (app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs)
+             for hooks in registry.values() for hook in hooks]
+    assert hooks and not [hook for hook in hooks if "limit" in getattr(hook, "__module__", "") + repr(hook)]
+    assert "limiter" not in app.extensions
