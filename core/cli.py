@@ -25,7 +25,7 @@ class ConnectorsGroup(FlaskGroup):
 
     def get_command(self, ctx, name):
         """The platform's own commands come first, without loading Flask's plugin commands (another
-        package's ``flask.commands`` entry points: flask-limiter's costs ~0.3 s of imports)."""
+        package's ``flask.commands`` entry points: flask-limiter's, where installed, costs ~0.3 s of imports)."""
         own = click.Group.get_command(self, ctx, name)
         return own if own is not None else super().get_command(ctx, name)
 

@@ -40,7 +40,7 @@ class Config:
     openai_realtime_model: str
     #: Lifetime of a Realtime client secret, in seconds (OpenAI accepts 10 to 7200).
     openai_realtime_secret_ttl: int = 600
-    #: Flask-Limiter rate of ``POST /api/v1/realtime/client-secret``, per user.
+    #: Rate of ``POST /api/v1/realtime/client-secret`` per user (``limits`` syntax, as Flask-Limiter's).
     realtime_rate_limit: str = "10/minute"
     #: ``REALTIME_TEST_WEBSOCKET_URL``, honoured only with ``APP_ENV=testing``: the orb talks to this
     #: scripted Realtime server over WebSocket instead of OpenAI over WebRTC.
@@ -101,7 +101,7 @@ def _secret_ttl(environ) -> int:
 
 
 def _rate_limit(environ) -> str:
-    """``REALTIME_RATE_LIMIT``: a Flask-Limiter rate such as ``10/minute`` (the default)."""
+    """``REALTIME_RATE_LIMIT``: a rate such as ``10/minute`` (the default), ``limits`` syntax."""
     from limits import parse_many
 
     value = environ.get("REALTIME_RATE_LIMIT", "").strip() or "10/minute"

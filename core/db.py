@@ -34,16 +34,16 @@ class Database:
         if sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
-        self._prepared: dict = {}
         #: Plugins' Alembic revision directories, applied with core's by :meth:`upgrade`.
         self.plugin_migrations: list[Path] = []
 
-    def prepared(self, statement) -> PreparedQuery:
-        """``statement`` compiled once for this engine (see :class:`PreparedQuery`)."""
-        query = self._prepared.get(statement)
-        if query is None:
-            query = self._prepared[statement] = PreparedQuery(self.engine, statement)
-        return query
+    def rows(self, statement, params: dict | None = None) -> list:
+        """Every row of the Core ``statement`` run with ``params`` on a pooled connection, no ORM
+        session: for the few reads made on every request. SQLAlchemy compiles a statement once
+        per engine and keeps it in the engine's compiled cache, so a module-level ``select()``
+        with ``bindparam()``s costs its compilation only once."""
+        with self.engine.connect() as connection:
+            return connection.execute(statement, params or {}).all()
 
     @contextmanager
     def session_scope(self):
@@ -69,40 +69,6 @@ class Database:
         from alembic import command
 
         command.upgrade(alembic_config(self.url, self.plugin_migrations), revision)
-
-
-class PreparedQuery:
-    """A SELECT compiled once for one engine, run on a pooled DBAPI connection.
-
-    For the few reads made on every request: SQLAlchemy's execution context and ``Result``
-    cost three times the query itself on SQLite (docs/performance.md). The pool still
-    checks the connection out (pinging it on PostgreSQL) and resets it on return. Rows are
-    plain tuples without type processing, so select only columns whose database values are
-    already the Python ones (integers, strings), with plain bound parameters.
-    """
-
-    def __init__(self, engine, statement):
-        compiled = statement.compile(dialect=engine.dialect)
-        if compiled.literal_execute_params or compiled.post_compile_params:
-            raise ValueError("PreparedQuery takes plain bound parameters only")
-        self.engine = engine
-        self.sql = str(compiled)
-        #: Parameter names in order for positional paramstyles (SQLite's ``?``), else None.
-        self.positions = compiled.positiontup
-        self.names = frozenset(compiled.params)
-
-    def rows(self, **params) -> list[tuple]:
-        """Run the query with ``params`` (every bound parameter, by name) and return every row."""
-        if params.keys() != self.names:
-            raise TypeError(f"PreparedQuery takes the parameters {sorted(self.names)}, not {sorted(params)}")
-        args = [params[name] for name in self.positions] if self.positions is not None else params
-        connection = self.engine.raw_connection()
-        try:
-            cursor = connection.cursor()
-            cursor.execute(self.sql, args)
-            return cursor.fetchall()
-        finally:
-            connection.close()
 
 
 def _sqlite_pragmas(dbapi_connection, _record):
@@ -132,10 +98,10 @@ UNDEFINED_TABLE = "42P01"
 
 
 def missing_schema(error: BaseException) -> bool:
-    """Whether ``error`` (SQLAlchemy's, or the driver's own from a :class:`PreparedQuery`) says a
-    table does not exist: the database was never migrated (or not to the end), and ``connectors
-    db upgrade`` is the answer. Decided from the error alone, without asking the database again
-    (which may be the very thing that is away). The API and the CLI both ask here."""
+    """Whether ``error`` (SQLAlchemy's, or the driver's own) says a table does not exist: the
+    database was never migrated (or not to the end), and ``connectors db upgrade`` is the answer.
+    Decided from the error alone, without asking the database again (which may be the very thing
+    that is away). The API and the CLI both ask here."""
     cause = getattr(error, "orig", None) or error
     if UNDEFINED_TABLE in (getattr(cause, "sqlstate", None), getattr(cause, "pgcode", None)):
         return True

@@ -16,13 +16,12 @@ import io
 from functools import cache
 from pathlib import Path
 
-from babel.messages.pofile import read_po
 from flask import current_app, g, has_request_context, request
 from flask_babel import Babel, get_locale, gettext, lazy_gettext, ngettext, refresh
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from core.db import get_session
+from core.db import get_db
 from core.models import User
 
 #: The languages the platform speaks, the default first.
@@ -103,7 +102,7 @@ def _saved_locale() -> str | None:
 
     user = g.get("user")
     if user is not None:
-        query = select(User.locale).where(User.id == user.id)
+        query, params = _LOCALE_OF_USER, {"user_id": user.id}
     else:
         token = request.cookies.get("session")
         if not token:
@@ -113,12 +112,17 @@ def _saved_locale() -> str | None:
             claims = verifier.verify(token)
         except AuthError:
             return None
-        query = select(User.locale).where(User.org_id == str(claims[verifier.config.jwt_org_claim]),
-                                          User.external_id == claims["sub"])
-    try:
-        return get_session().scalar(query)
+        query, params = _LOCALE_OF_SUBJECT, {"org_id": str(claims[verifier.config.jwt_org_claim]),
+                                             "sub": claims["sub"]}
+    try:  # read on every request: no ORM session (an API request that needs none opens none)
+        rows = get_db().rows(query, params)
     except SQLAlchemyError:
         return None
+    return rows[0][0] if rows else None
+
+
+_LOCALE_OF_USER = select(User.locale).where(User.id == bindparam("user_id"))
+_LOCALE_OF_SUBJECT = select(User.locale).where(User.org_id == bindparam("org_id"), User.external_id == bindparam("sub"))
 
 
 def connector_words(text: str | None) -> str | None:
@@ -143,6 +147,8 @@ def script_catalog(locale: str) -> dict:
     path = TRANSLATIONS / locale / "LC_MESSAGES" / "messages.po"
     if not path.is_file():
         return {}
+    from babel.messages.pofile import read_po  # first page only: not paid by every process start
+
     with path.open("rb") as handle:
         catalog = read_po(handle, locale=locale)
     out = {}

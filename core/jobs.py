@@ -25,7 +25,6 @@ import threading
 import time
 
 from flask import current_app
-from rq import Retry
 from sqlalchemy import event
 
 from core.logs import REQUEST_ID
@@ -123,6 +122,10 @@ def run_inline(app, func, args: tuple) -> None:
     except Exception:
         log.exception("In-process job %s failed", func.__name__)
         return
+    if result is None:
+        return
+    from rq import Retry  # imported when a job returns something: not by every process start
+
     if isinstance(result, Retry):
         delay = result.intervals[0] if result.intervals else 0
         app.extensions.setdefault("connectors.inline_scheduler", InlineScheduler(app)).after(delay, func, args)

@@ -6,7 +6,10 @@ services up by string in ``current_app.extensions``.
 """
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from contextlib import AbstractContextManager
+from typing import TypeVar
 
 from flask import current_app
 
@@ -14,6 +17,7 @@ from core.quota import Bucket, Quota
 from core.spec import ConnectorSpec
 
 EXTENSION = "connectors.platform"
+T = TypeVar("T")
 
 
 class Platform:
@@ -23,7 +27,10 @@ class Platform:
     * ``db`` — the :class:`core.db.Database` (``db.session_scope()`` for jobs);
     * ``credentials`` — the :class:`core.credentials.CredentialStore` (tokens and config values);
     * ``redis`` — the Redis client, or None in the embedded mode;
+    * ``registry`` — the installed connectors (prefer :meth:`connector` / :meth:`connectors`);
     * ``app`` — the Flask app (to push an app context in a thread of your own).
+
+    A plugin keeps what must live as long as the app (a cache, a client) with :meth:`shared`.
     """
 
     def __init__(self, app, *, config, db, credentials, registry, redis=None):
@@ -34,6 +41,20 @@ class Platform:
         self.registry = registry
         self.redis = redis
         self._quota: Quota | None = None
+        self._shared: dict[str, object] = {}
+        self._shared_lock = threading.Lock()
+
+    def shared(self, name: str, factory: Callable[[], T]) -> T:
+        """The app-wide object ``name``, made by ``factory()`` on first use and the same for every
+        request, job and thread of this app afterwards (a plugin's cache or client). Prefix ``name``
+        with the connector's key."""
+        found = self._shared.get(name)
+        if found is None:
+            with self._shared_lock:
+                found = self._shared.get(name)
+                if found is None:
+                    found = self._shared[name] = factory()
+        return found
 
     # -- connectors ---------------------------------------------------------------------
     def connector(self, key: str) -> ConnectorSpec | None:

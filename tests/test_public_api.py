@@ -54,3 +54,29 @@ def test_every_public_function_is_documented_with_its_signature():
     assert {"call_with_token", "request_json", "resolve_public", "guarded_session"} <= set(functions)
     missing = [signature_of(name, f) for name, f in functions.items() if signature_of(name, f) not in DOCS]
     assert missing == [], f"docs/plugins.md does not give these signatures: {missing}"
+
+
+def test_no_plugin_looks_services_up_in_app_extensions():
+    """Plugins reach the platform through ``core.current_platform()`` / the ``platform`` argument,
+    and keep their own app-wide objects with ``platform.shared``, never by string in ``app.extensions``."""
+    root = Path(__file__).parent.parent / "plugins"
+    found = [f"{path.relative_to(root.parent)}:{number}: {line.strip()}"
+             for path in sorted(root.rglob("*.py"))
+             for number, line in enumerate(path.read_text().splitlines(), 1)
+             if "extensions[" in line or "extensions.get(" in line]
+    assert found == [], "\n".join(found)
+
+
+def test_shared_objects_are_made_once_per_app(tmp_path):
+    from core.app import create_app
+    from tests.conftest import platform_env
+
+    apps = [create_app(platform_env(f"sqlite:///{tmp_path}/{n}.db"), instance_path=str(tmp_path / str(n)))
+            for n in (1, 2)]
+    made = []
+    with apps[0].app_context():
+        first = core.current_platform().shared("demo.cache", lambda: made.append(1) or object())
+        assert core.current_platform().shared("demo.cache", object) is first
+    with apps[1].app_context():
+        assert core.current_platform().shared("demo.cache", object) is not first
+    assert made == [1]

@@ -28,8 +28,8 @@ log = logging.getLogger(__name__)
 USABLE = ("active", "error")
 #: Error detail keys passed on to the model.
 DETAILS = ("field", "retry_after", "busy", "next_free")
-#: One user's connections: the only query of the tools routes, so it is prepared once
-#: (:class:`core.db.PreparedQuery`) rather than run through the ORM or a Core ``Result``.
+#: One user's connections: the only query of the tools routes, a Core ``select()`` compiled once
+#: (SQLAlchemy's compiled cache) and run without an ORM session (:meth:`core.db.Database.rows`).
 _LINKS = select(UserConnector.connector_code, UserConnector.status, UserConnector.account_label).where(
     UserConnector.user_id == bindparam("user_id"))
 
@@ -70,7 +70,7 @@ class ToolCall:
     @cached_property
     def links(self) -> dict[str, Link]:
         """This user's connections to installed connectors: a :class:`Link` by key (read once)."""
-        rows = self.ext["connectors.db"].prepared(_LINKS).rows(user_id=self.user.id)
+        rows = self.ext["connectors.db"].rows(_LINKS, {"user_id": self.user.id})
         return {row[0]: Link(*row[1:]) for row in rows if self.registry.connector(row[0])}
 
     def active_keys(self) -> set[str]:

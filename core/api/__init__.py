@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 from core.api import guards
 from core.api.openapi import ConnectorComponents
 from core.auth import AuthError, authenticate, is_public, public
-from core.db import get_db, get_session, missing_schema
+from core.db import get_session, missing_schema
 from core.errors import ConnectorError, DatabaseNotMigrated
 from core.i18n import N_, _, locale_without_database, translate_tree
 
@@ -148,9 +148,6 @@ def _backing_service_away(error: Exception) -> bool:
     from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
     if isinstance(error, DBAPIError) and error.connection_invalidated:
-        return True
-    driver = get_db().engine.dialect.loaded_dbapi  # a PreparedQuery raises the driver's own errors
-    if isinstance(error, (driver.OperationalError, driver.InterfaceError)):
         return True
     return isinstance(error, (OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError,
                               RedisConnectionError, RedisTimeoutError))

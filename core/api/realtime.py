@@ -2,20 +2,21 @@
 
 The session (model, voice, Donna's instructions, this user's tools) is fixed here, server
 side, with ``OPENAI_API_KEY``; the browser receives only the ephemeral ``value`` and its
-``expires_at``. The route is rate-limited per user with Flask-Limiter (Redis storage when
-``REDIS_URL`` is set).
+``expires_at``. The route is rate-limited per user (``REALTIME_RATE_LIMIT``, a fixed window
+counted in Redis when ``REDIS_URL`` is set) with the ``limits`` library, Flask-Limiter's engine,
+called from the view: Flask-Limiter's ``init_app`` would add request hooks that every route of the
+app pays (docs/performance.md).
 """
 from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
 from http import HTTPStatus
 
 from flask import current_app, g, request
 from flask.views import MethodView
-from flask_limiter import Limiter
-from flask_limiter.errors import RateLimitExceeded
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields
 
@@ -60,6 +61,7 @@ class ClientSecret(MethodView):
     def post(self, args):
         """Mint a Realtime client secret whose session carries this user's agent setup."""
         app = current_app._get_current_object()
+        app.extensions["connectors.rate_limit"].check(_user_key())
         config = app.extensions["connectors.config"]
         if not config.openai_api_key:
             log.warning("Voice is off: set OPENAI_API_KEY to offer it")
@@ -85,36 +87,43 @@ def _user_key() -> str:
     return f"user:{user.id}" if user else f"ip:{request.remote_addr}"
 
 
-def _too_many(error: RateLimitExceeded):
-    limit = current_app.extensions["connectors.limiter"].current_limit
-    retry_after = max(1, math.ceil(limit.window[0] - time.time())) if limit else 60
-    status = HTTPStatus.TOO_MANY_REQUESTS
-    payload = {"code": status.value, "status": status.phrase,
-               "message": f"Too many voice sessions started; try again in {retry_after} seconds.",
-               "errors": {"reason": "rate_limited", "retry_after": retry_after}}
-    return payload, status.value, {"Retry-After": str(retry_after)}
+class RateLimit:
+    """``rate`` (``10/minute``, or several: ``10/minute;100/day``) per key in fixed windows,
+    counted in ``storage_uri`` (``memory://`` or Redis)."""
 
+    def __init__(self, rate: str, storage_uri: str, prefix: str = "connectors"):
+        self.rate, self.storage_uri, self.prefix = rate, storage_uri, prefix
+        self._made = threading.Lock()
+        self.items = self.limiter = None
 
-def hooks_for_blueprint(app, name: str, install) -> None:
-    """Run ``install(app)`` and move the request hooks it adds to the app to blueprint ``name``."""
-    registries = (app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs)
-    existing = [list(registry.get(None, ())) for registry in registries]
-    install(app)
-    for registry, kept in zip(registries, existing, strict=True):
-        added = [hook for hook in registry.get(None, ()) if hook not in kept]
-        registry[None] = kept
-        registry.setdefault(name, []).extend(added)
+    def _make(self) -> None:
+        """The storage and rates, on the first check (``limits`` is not paid by every process start)."""
+        from limits import parse_many
+        from limits.storage import storage_from_string
+        from limits.strategies import FixedWindowRateLimiter
+
+        with self._made:
+            if self.limiter is None:
+                self.items = parse_many(self.rate)
+                self.limiter = FixedWindowRateLimiter(storage_from_string(self.storage_uri))
+
+    def check(self, key: str) -> None:
+        """Count one hit for ``key``; past a rate, abort with 429 and ``Retry-After``."""
+        if self.limiter is None:
+            self._make()
+        exceeded = next((item for item in self.items if not self.limiter.hit(item, self.prefix, key)), None)
+        if exceeded is None:
+            return
+        reset = self.limiter.get_window_stats(exceeded, self.prefix, key).reset_time
+        retry_after = max(1, math.ceil(reset - time.time()))
+        status = HTTPStatus.TOO_MANY_REQUESTS
+        abort(status.value, message=f"Too many voice sessions started; try again in {retry_after} seconds.",
+              errors={"reason": "rate_limited", "retry_after": retry_after},
+              headers={"Retry-After": str(retry_after)})
 
 
 def init_app(app, api) -> None:
-    """Mount the route and rate-limit it per user (call after the session check is installed)."""
+    """Mount the route, rate-limited per user."""
     config = app.extensions["connectors.config"]
-    limiter = Limiter(_user_key, storage_uri=config.redis_url or "memory://", key_prefix="connectors",
-                      strategy="fixed-window")
-    limiter.limit(config.realtime_rate_limit)(blp)
-    # Only this blueprint is limited, so only its requests run the limiter's hooks (they cost
-    # a bare route a third of its time: docs/performance.md).
-    hooks_for_blueprint(app, blp.name, limiter.init_app)
-    app.extensions["connectors.limiter"] = limiter
-    app.register_error_handler(RateLimitExceeded, _too_many)
+    app.extensions["connectors.rate_limit"] = RateLimit(config.realtime_rate_limit, config.redis_url or "memory://")
     api.register_blueprint(blp)

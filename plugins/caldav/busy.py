@@ -26,7 +26,6 @@ from datetime import UTC, date, datetime, timedelta
 
 import caldav
 from caldav.lib import error as dav_error
-from redis.exceptions import RedisError
 
 from core import N_, BusyTimes, ConnectorError
 from core import gettext as _
@@ -58,6 +57,12 @@ class Cache:
 
     def __init__(self, redis_client=None):
         self.redis = redis_client
+        #: What "Redis is away" raises (redis is imported only when there is a client).
+        self._away: type[Exception] = Exception
+        if redis_client is not None:
+            from redis.exceptions import RedisError
+
+            self._away = RedisError
         self._memory: dict[int, str] = {}
         self._lock = threading.Lock()
 
@@ -68,7 +73,7 @@ class Cache:
         else:
             try:
                 raw = self.redis.get(PREFIX + str(user_id))
-            except RedisError:
+            except self._away:
                 return None
         return json.loads(raw) if raw else None
 
@@ -79,7 +84,7 @@ class Cache:
             with self._lock:
                 self._memory[user_id] = raw
             return
-        with contextlib.suppress(RedisError):
+        with contextlib.suppress(self._away):
             self.redis.set(PREFIX + str(user_id), raw, ex=TTL)
 
     def forget(self, user_id: int) -> None:
@@ -88,16 +93,13 @@ class Cache:
             with self._lock:
                 self._memory.pop(user_id, None)
             return
-        with contextlib.suppress(RedisError):
+        with contextlib.suppress(self._away):
             self.redis.delete(PREFIX + str(user_id))
 
 
 def cache(platform) -> Cache:
     """The app's CalDAV busy cache."""
-    found = platform.app.extensions.get("caldav.busy")
-    if found is None:
-        found = platform.app.extensions["caldav.busy"] = Cache(platform.redis)
-    return found
+    return platform.shared("caldav.busy", lambda: Cache(platform.redis))
 
 
 def forget(platform, user_id: int) -> None:

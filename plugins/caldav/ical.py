@@ -15,7 +15,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-import icalendar
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import icalendar
 
 PRODID = "-//Connector platform//CalDAV connector//FR"
 UID_NAMESPACE = uuid.UUID("1b671a64-40d5-491e-99b0-da01ff1f3341")
@@ -59,6 +62,8 @@ class EventData:
 
 def to_ical(event: EventData, stamp: datetime | None = None) -> str:
     """The iCalendar text of ``event``, its times in UTC."""
+    import icalendar  # imported where used: not paid by every process start
+
     calendar = icalendar.Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
@@ -82,6 +87,8 @@ def to_ical(event: EventData, stamp: datetime | None = None) -> str:
 
 def first_event(text: str | bytes) -> icalendar.Event | None:
     """The first VEVENT of an iCalendar object, or None when it has none or does not parse."""
+    import icalendar
+
     try:
         parsed = icalendar.Calendar.from_ical(text)
     except ValueError:

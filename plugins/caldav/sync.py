@@ -22,7 +22,6 @@ import random
 import time
 from dataclasses import dataclass, replace
 
-from rq import Retry, get_current_job
 
 from core import (ConnectorError, LockTimeout, NeedsReauth, QuotaSpec, current_platform, enqueue_after_commit)
 from plugins.caldav import busy, client, ical, links, objects
@@ -60,6 +59,8 @@ def backoff(attempts: int) -> float:
 
 def sync_user(user_id: int):
     """RQ job: bring ``user_id``'s CalDAV calendar in line with every stale link."""
+    from rq import Retry, get_current_job  # imported by the job: not paid by every process start
+
     platform = current_platform()
     in_worker = get_current_job() is not None
     while True:

@@ -19,11 +19,9 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 
-from flask import current_app
-from redis.exceptions import RedisError
 from sqlalchemy import bindparam, select
 
-from core import N_, BusyTimes, ConnectorError, UserConnector, UserConnectorCredential, gettext
+from core import N_, BusyTimes, ConnectorError, UserConnector, UserConnectorCredential, current_platform, gettext
 from plugins import google
 from plugins.google_calendar import links
 
@@ -65,6 +63,12 @@ class Cache:
 
     def __init__(self, redis_client=None):
         self.redis = redis_client
+        #: What "Redis is away" raises (redis is imported only when there is a client).
+        self._away: type[Exception] = Exception
+        if redis_client is not None:
+            from redis.exceptions import RedisError
+
+            self._away = RedisError
         self._memory: dict[int, str] = {}
         self._lock = threading.Lock()
 
@@ -75,7 +79,7 @@ class Cache:
         else:
             try:
                 raw = self.redis.get(PREFIX + str(user_id))
-            except RedisError:
+            except self._away:
                 return None
         return json.loads(raw) if raw else None
 
@@ -86,7 +90,7 @@ class Cache:
             with self._lock:
                 self._memory[user_id] = raw
             return
-        with contextlib.suppress(RedisError):
+        with contextlib.suppress(self._away):
             self.redis.set(PREFIX + str(user_id), raw, ex=TTL)
 
     def forget(self, user_id: int) -> None:
@@ -95,20 +99,17 @@ class Cache:
             with self._lock:
                 self._memory.pop(user_id, None)
             return
-        with contextlib.suppress(RedisError):
+        with contextlib.suppress(self._away):
             self.redis.delete(PREFIX + str(user_id))
 
 
-def cache(app=None) -> Cache:
+def cache() -> Cache:
     """The app's busy cache."""
-    app = app or current_app
-    found = app.extensions.get("google_calendar.busy")
-    if found is None:
-        found = app.extensions["google_calendar.busy"] = Cache(app.extensions.get("connectors.redis"))
-    return found
+    platform = current_platform()
+    return platform.shared("google_calendar.busy", lambda: Cache(platform.redis))
 
 
-#: The user's connection and granted scopes: one prepared read per question (see core.db.PreparedQuery).
+#: The user's connection and granted scopes: one read per question, compiled once (SQLAlchemy's cache).
 _CONNECTION = select(UserConnector.status, UserConnector.settings_json, UserConnectorCredential.scopes).outerjoin(
     UserConnectorCredential, (UserConnectorCredential.user_id == UserConnector.user_id)
     & (UserConnectorCredential.connector_code == bindparam("key"))).where(
@@ -117,7 +118,7 @@ _CONNECTION = select(UserConnector.status, UserConnector.settings_json, UserConn
 
 def busy_intervals(user_id: int, start: datetime, end: datetime) -> BusyTimes | None:
     """``user_id``'s Google busy times in ``[start, end)``; None when Google Calendar is not connected."""
-    found = current_app.extensions["connectors.db"].prepared(_CONNECTION).rows(user_id=user_id, key=links.KEY)
+    found = current_platform().db.rows(_CONNECTION, {"user_id": user_id, "key": links.KEY})
     if not found or found[0][0] not in CALLABLE:
         return None
     _status, settings_json, scopes = found[0]
@@ -157,7 +158,7 @@ def fetch(user_id: int, calendars: list[str], start: datetime, end: datetime) ->
     body = {"timeMin": window_start.isoformat(), "timeMax": window_end.isoformat(),
             "items": [{"id": calendar_id} for calendar_id in calendars]}
     resource = _freebusy(api_root())
-    answer = google.execute(current_app.extensions["connectors.credentials"], user_id, links.KEY,
+    answer = google.execute(current_platform().credentials, user_id, links.KEY,
                             lambda: resource.query(body=body))
     busy = []
     for calendar in (answer.get("calendars") or {}).values():

@@ -15,10 +15,9 @@ import secrets
 import uuid
 from datetime import UTC, datetime
 
-from flask import current_app
 from sqlalchemy import delete, select
 
-from core import ConnectorError, enqueue_after_commit, utcnow
+from core import ConnectorError, current_platform, enqueue_after_commit, utcnow
 from plugins.google_calendar import busy, links
 from plugins.google_calendar.channels import RENEW_BEFORE, caller_for, push_address, stop, token_hash
 from plugins.google_calendar.state import BusyChannel
@@ -37,20 +36,20 @@ def wanted(session, user_id: int) -> set[str]:
 
 def watch_busy(user_id: int) -> dict:
     """RQ job: open, renew and stop the user's channels on their "count as busy" calendars; returns counts."""
-    app = current_app._get_current_object()
-    db = app.extensions["connectors.db"]
+    platform = current_platform()
+    db = platform.db
     with db.session_scope() as session:
         calendars = wanted(session, user_id)
         held = [(c.channel_id, c.resource_id, c.calendar_id, c.expires_at) for c in session.scalars(
             select(BusyChannel).where(BusyChannel.user_id == user_id))]
-    address = push_address(app.extensions["connectors.config"])
+    address = push_address(platform.config)
     soon = utcnow() + RENEW_BEFORE
     keep = {calendar for _, _, calendar, expires in held if calendar in calendars and expires > soon}
     retire = [(channel, resource) for channel, resource, calendar, _ in held if calendar not in keep]
     opened = []
     if address is not None:
         for calendar_id in sorted(calendars - keep):
-            channel = _open(app, user_id, calendar_id, address)
+            channel = _open(platform, user_id, calendar_id, address)
             if channel is not None:
                 opened.append(channel)
     with db.session_scope() as session:
@@ -62,11 +61,11 @@ def watch_busy(user_id: int) -> dict:
     return {"opened": len(opened), "stopped": len(retire)}
 
 
-def _open(app, user_id: int, calendar_id: str, address: str) -> BusyChannel | None:
+def _open(platform, user_id: int, calendar_id: str, address: str) -> BusyChannel | None:
     token = secrets.token_urlsafe(32)
     body = {"id": uuid.uuid4().hex, "type": "web_hook", "address": address, "token": token}
     try:
-        caller = caller_for(app, user_id)
+        caller = caller_for(platform, user_id)
         [(answer, error)] = caller.run([caller.events.watch(calendarId=calendar_id, body=body)])
     except ConnectorError as exc:
         answer, error = None, exc

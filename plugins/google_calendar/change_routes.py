@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import hmac
 
-from flask import current_app, request
+from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import RAISE, Schema, fields, validate
 from sqlalchemy import select
 
-from core import Appointment, InvalidAppointment, current_user, dispatch, get_session
+from core import Appointment, InvalidAppointment, current_platform, current_user, dispatch, get_session
 from core import gettext as _
 from plugins.google_calendar import busy, busy_channels, changes
 from plugins.google_calendar.models import CalendarEventLink
@@ -96,7 +96,7 @@ class ChangeChoice(MethodView):
             abort(404, message=_("Appointment %(id)s has no change from Google waiting for a choice.",
                                  id=appointment_id))
         try:
-            changes.choose(session, current_app.extensions["connectors.registry"], *found, body["choice"])
+            changes.choose(session, current_platform().registry, *found, body["choice"])
         except (changes.CannotFollow, InvalidAppointment) as exc:
             session.rollback()
             abort(409, message=str(exc), errors={"reason": "cannot_follow"})

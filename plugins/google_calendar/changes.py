@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from flask import current_app
 from sqlalchemy import delete, select
 
 from core import (
@@ -45,7 +44,7 @@ def policy_for(org_id: str, config=None) -> str:
     ``GOOGLE_CALENDAR_CHANGE_POLICY`` is one policy for every organization, or
     ``org-a=keep_google,org-b=restore,*=ask`` per organization.
     """
-    config = config or current_app.extensions["connectors.config"]
+    config = config or current_platform().config
     value = (config.environ.get(POLICY_VARIABLE) or "ask").strip()
     rules = dict(part.split("=", 1) if "=" in part else ("*", part) for part in value.split(",") if part.strip())
     chosen = rules.get(org_id, rules.get("*", "ask")).strip()
@@ -62,7 +61,7 @@ def pull_changes(user_id: int) -> dict | None:
     platform = current_platform()
     try:
         with platform.lock(coalesce_key(user_id), ttl=120, wait=30):
-            return Pull(platform.app, user_id).run()
+            return Pull(platform, user_id).run()
     except LockTimeout:
         log.info("Pull of user %s skipped: another one held the lock for 30 s", user_id)
         return None
@@ -71,9 +70,9 @@ def pull_changes(user_id: int) -> dict | None:
 class Pull:
     """One read-back of one user's target calendar."""
 
-    def __init__(self, app, user_id: int):
-        self.app, self.user_id = app, user_id
-        self.db = app.extensions["connectors.db"]
+    def __init__(self, platform, user_id: int):
+        self.platform, self.user_id = platform, user_id
+        self.db = platform.db
 
     def run(self) -> dict | None:
         """List what changed since the sync token (or everything), then record it in one transaction."""
@@ -93,7 +92,7 @@ class Pull:
         with self.db.session_scope() as session:
             if links.target(session, self.user_id) != calendar_id:
                 return None  # the user switched calendars meanwhile: this listing is not theirs any more
-            counts = record(session, self.app, self.user_id, calendar_id, events)
+            counts = record(session, self.platform, self.user_id, calendar_id, events)
             state = session.get(SyncState, self.user_id) or SyncState(user_id=self.user_id, calendar_id=calendar_id)
             state.calendar_id, state.sync_token, state.pulled_at = calendar_id, next_token, utcnow()
             session.add(state)
@@ -103,7 +102,7 @@ class Pull:
         """Every event changed since ``token`` (every event when None, or when Google answers 410)."""
         from plugins.google_calendar.calendars import api_root
 
-        caller = Caller(self.app.extensions["connectors.credentials"], self.user_id, api_root())
+        caller = Caller(self.platform.credentials, self.user_id, api_root())
         events, page = [], None
         for _ in range(MAX_PAGES):
             params = {"calendarId": calendar_id, "maxResults": PAGE_SIZE, "showDeleted": True}
@@ -131,7 +130,7 @@ def _instant(when: dict | None) -> datetime | None:
     return datetime.fromisoformat(when["dateTime"]).astimezone(UTC)
 
 
-def record(session, app, user_id: int, calendar_id: str, events: list[dict]) -> dict:
+def record(session, platform, user_id: int, calendar_id: str, events: list[dict]) -> dict:
     """Mark the links whose events were moved or deleted in Google; apply the organization's policy."""
     ours = {}
     for event in events:
@@ -158,9 +157,9 @@ def record(session, app, user_id: int, calendar_id: str, events: list[dict]) -> 
             continue
         changed += 1
         _record_change(session, link, kind, starts_at, ends_at)
-        policy = policy_for(appointment.org_id, app.extensions["connectors.config"])
+        policy = policy_for(appointment.org_id, platform.config)
         if policy != "ask":
-            choose(session, app.extensions["connectors.registry"], link, appointment, policy)
+            choose(session, platform.registry, link, appointment, policy)
     return {"changed": changed}
 
 

@@ -17,10 +17,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
-from flask import current_app
 from sqlalchemy import or_, select
 
-from core import ConnectorError, enqueue_after_commit, utcnow
+from core import ConnectorError, current_platform, enqueue_after_commit, utcnow
 from plugins.google_calendar import links
 from plugins.google_calendar.changes import pull_changes
 from plugins.google_calendar.state import SyncState
@@ -57,30 +56,30 @@ def next_poll(now: datetime | None = None) -> datetime:
     return (now or utcnow()) + timedelta(seconds=POLL_EVERY * random.uniform(0.8, 1.2))
 
 
-def caller_for(app, user_id: int) -> Caller:
+def caller_for(platform, user_id: int) -> Caller:
     """A Calendar caller for the user (one transport: not to be shared between threads)."""
     from plugins.google_calendar.calendars import api_root
 
-    return Caller(app.extensions["connectors.credentials"], user_id, api_root())
+    return Caller(platform.credentials, user_id, api_root())
 
 
 def watch(user_id: int) -> None:
     """RQ job: open a channel on the user's target (stopping the one it replaces), or fall back to polling."""
-    app = current_app._get_current_object()
-    db = app.extensions["connectors.db"]
+    platform = current_platform()
+    db = platform.db
     with db.session_scope() as session:
         calendar_id = links.target(session, user_id)
         state = session.get(SyncState, user_id)
         old = (state.channel_id, state.channel_resource_id) if state is not None and state.channel_id else None
     if calendar_id is None:
         return
-    address = push_address(app.extensions["connectors.config"])
+    address = push_address(platform.config)
     opened = None
     if address is not None:
         token = secrets.token_urlsafe(32)
         body = {"id": uuid.uuid4().hex, "type": "web_hook", "address": address, "token": token}
         try:
-            caller = caller_for(app, user_id)
+            caller = caller_for(platform, user_id)
             [(answer, error)] = caller.run([caller.events.watch(calendarId=calendar_id, body=body)])
         except ConnectorError as exc:
             answer, error = None, exc
@@ -106,7 +105,7 @@ def watch(user_id: int) -> None:
 def stop(user_id: int, channel_id: str, resource_id: str) -> None:
     """RQ job: ``channels.stop`` one channel (Google's 404 means it is already gone)."""
     try:
-        caller = caller_for(current_app, user_id)
+        caller = caller_for(current_platform(), user_id)
         caller.run([caller.channels.stop(body={"id": channel_id, "resourceId": resource_id})])
     except ConnectorError as exc:  # no token any more: the channel expires on its own, ignored meanwhile
         log.info("Could not stop channel of user %s (%s)", user_id, exc.code)

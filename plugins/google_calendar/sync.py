@@ -25,7 +25,6 @@ from dataclasses import dataclass
 
 import httplib2
 from googleapiclient.errors import BatchError
-from rq import Queue, Retry, get_current_job
 
 from core import ConnectorError, NeedsReauth, current_platform, dispatch, dispatch_in, enqueue_after_commit
 from plugins import google
@@ -73,6 +72,8 @@ def sync_user(user_id: int, resume: str | None = None):
     """RQ job: bring ``user_id``'s calendar in line with every stale link; returns a Retry to back off.
 
     ``resume`` is the lease owner of a parked run coming back (see :data:`PRECISE`)."""
+    from rq import Retry, get_current_job  # imported by the job: not paid by every process start
+
     platform = current_platform()
     job = get_current_job()
     owner = resume or (job.id if job is not None else None)
@@ -106,6 +107,8 @@ def coalesce_key(user_id: int) -> str:
 
 def queued_behind() -> int | None:
     """How many jobs wait in the current worker's queue; None outside a worker (in-process mode)."""
+    from rq import Queue, get_current_job
+
     job = get_current_job()
     return None if job is None else Queue(job.origin, connection=job.connection).count
 
@@ -347,6 +350,8 @@ class Run:
 
 def retract_user(user_id: int):
     """RQ job: remove from Google the events of ``user_id``'s future appointments."""
+    from rq import Retry, get_current_job
+
     platform = current_platform()
     job = get_current_job()
     try:

@@ -3,9 +3,6 @@ from __future__ import annotations
 
 import logging
 
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
-
 from core import call_with_token, ConnectorError, NeedsReauth, rate_limited, TokenRejected
 from core import gettext as _
 
@@ -25,6 +22,9 @@ def call(ctx, method: str, **arguments) -> dict:
 
 def call_with(access_token: str, api_root: str | None, method: str, **arguments) -> dict:
     """Call ``method`` with ``access_token``; Slack errors become :class:`ConnectorError`."""
+    from slack_sdk import WebClient  # imported by the first Slack call, not by every process start
+    from slack_sdk.errors import SlackApiError
+
     client = WebClient(token=access_token, base_url=api_root or DEFAULT_API_ROOT, timeout=15, retry_handlers=[])
     try:
         return getattr(client, method)(**arguments).data
@@ -35,8 +35,8 @@ def call_with(access_token: str, api_root: str | None, method: str, **arguments)
         raise ConnectorError(_("Slack could not be reached; try again.")) from None
 
 
-def as_connector_error(exc: SlackApiError) -> ConnectorError:
-    """Map a Slack API error (``{"ok": false, "error": ...}``) to a stable code."""
+def as_connector_error(exc) -> ConnectorError:
+    """Map a Slack API error (``slack_sdk.errors.SlackApiError``: ``{"ok": false, ...}``) to a stable code."""
     error = exc.response.get("error") or ""
     if exc.response.status_code == 429 or error == "ratelimited":
         return rate_limited("Slack", exc.response.headers)

@@ -86,27 +86,13 @@ def test_with_redis_the_limit_is_shared_by_every_worker(start_platform, tools_en
     assert keys, "the counter lives in Redis"
 
 
-def test_hooks_for_blueprint_run_only_for_that_blueprint():
-    from flask import Blueprint, Flask
+def test_no_request_hook_is_spent_on_the_rate_limit(tmp_path):
+    """The limit is counted by the client-secret view itself: no route pays a limiter hook."""
+    from core.app import create_app
+    from tests.conftest import platform_env
 
-    from core.api.realtime import hooks_for_blueprint
-
-    seen = []
-    app = Flask(__name__)
-    app.before_request(lambda: seen.append("app-wide"))
-    limited, other = Blueprint("limited", __name__), Blueprint("other", __name__)
-    limited.add_url_rule("/limited", "view", lambda: "ok")
-    other.add_url_rule("/other", "view", lambda: "ok")
-
-    def install(target):
-        target.before_request(lambda: seen.append("before"))
-        target.after_request(lambda response: seen.append("after") or response)
-        target.teardown_request(lambda _exc: seen.append("teardown"))
-
-    hooks_for_blueprint(app, "limited", install)
-    app.register_blueprint(limited)
-    app.register_blueprint(other)
-    client = app.test_client()
-    assert client.get("/other").status_code == 200 and seen == ["app-wide"]
-    seen.clear()
-    assert client.get("/limited").status_code == 200 and seen == ["app-wide", "before", "after", "teardown"]
+    app = create_app(platform_env(f"sqlite:///{tmp_path}/c.db"), instance_path=str(tmp_path / "instance"))
+    hooks = [hook for registry in (app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs)
+             for hooks in registry.values() for hook in hooks]
+    assert hooks and not [hook for hook in hooks if "limit" in getattr(hook, "__module__", "") + repr(hook)]
+    assert "limiter" not in app.extensions
