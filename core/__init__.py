@@ -25,7 +25,7 @@ from core.errors import (  # noqa: E402
 )
 from core.config import ConfigError  # noqa: E402
 from core.events import DomainEvent  # noqa: E402
-from core.availability import BusyTimes  # noqa: E402
+from core.availability import BusyCache, BusyTimes  # noqa: E402
 from core.permissions import may_write_for  # noqa: E402
 # Calling providers over HTTP, and the SSRF guard for hosts and URLs a user types in.
 from core.http_client import (  # noqa: E402
@@ -55,7 +55,7 @@ __all__ = [
     "Action", "ActionParam", "ConfigField", "ConnectorSpec", "OAuthSpec", "QuotaSpec", "SyncCapability",
     "ConnectorError", "ConnectorValidationError", "InvalidInput", "NeedsReauth", "NotConnected", "NotFound",
     "ProviderError", "RateLimited", "TokenRejected", "ConfigError",
-    "DomainEvent", "BusyTimes",
+    "DomainEvent", "BusyCache", "BusyTimes",
     "api_root", "call_with_token", "error_for_status", "rate_limited", "request_json", "retry_after",
     "trying_credentials", "PinnedPoolManager", "guarded_session", "private_hosts_allowed", "resolve_public",
     "LockTimeout", "Bucket", "Grant", "Quota", "dispatch", "dispatch_in", "enqueue_after_commit",

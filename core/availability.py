@@ -6,6 +6,9 @@ Only instants leave a plugin, never titles or attendees: private events stay pri
 """
 from __future__ import annotations
 
+import contextlib
+import json
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -34,6 +37,53 @@ class BusyTimes:
     intervals: tuple[tuple[datetime, datetime], ...] = ()
     notice: str | None = None
     message: str | None = None
+
+
+class BusyCache:
+    """A plugin's busy intervals per user, as JSON entries in Redis (for ``ttl`` seconds under
+    ``prefix``) or, without Redis, in this process's memory.
+
+    Redis being away makes every read a miss, never an error: bookings still go through. A
+    plugin keeps one per app with ``platform.shared(name, lambda: BusyCache(platform.redis, …))``.
+    """
+
+    def __init__(self, redis_client, *, prefix: str, ttl: int):
+        from redis.exceptions import RedisError
+
+        self.redis, self.prefix, self.ttl = redis_client, prefix, ttl
+        self._redis_error = RedisError
+        self._memory: dict[int, str] = {}
+        self._lock = threading.Lock()
+
+    def get(self, user_id: int) -> dict | None:
+        """The user's entry, or None."""
+        if self.redis is None:
+            raw = self._memory.get(user_id)
+        else:
+            try:
+                raw = self.redis.get(self.prefix + str(user_id))
+            except self._redis_error:
+                return None
+        return json.loads(raw) if raw else None
+
+    def put(self, user_id: int, entry: dict) -> None:
+        """Keep ``entry`` (JSON values) for the user."""
+        raw = json.dumps(entry)
+        if self.redis is None:
+            with self._lock:
+                self._memory[user_id] = raw
+            return
+        with contextlib.suppress(self._redis_error):
+            self.redis.set(self.prefix + str(user_id), raw, ex=self.ttl)
+
+    def forget(self, user_id: int) -> None:
+        """Drop the user's entry: the next question asks the provider."""
+        if self.redis is None:
+            with self._lock:
+                self._memory.pop(user_id, None)
+            return
+        with contextlib.suppress(self._redis_error):
+            self.redis.delete(self.prefix + str(user_id))
 
 
 @dataclass

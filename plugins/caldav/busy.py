@@ -17,17 +17,14 @@ a new app password answers ``reconnect_required``.
 """
 from __future__ import annotations
 
-import contextlib
-import json
 import logging
-import threading
 import time
 from datetime import UTC, date, datetime, timedelta
 
 import caldav
 from caldav.lib import error as dav_error
 
-from core import N_, BusyTimes, ConnectorError
+from core import N_, BusyCache, BusyTimes, ConnectorError
 from core import gettext as _
 from plugins.caldav import client
 
@@ -49,57 +46,9 @@ UNAVAILABLE = N_("CalDAV busy times could not be read: %(reason)s")
 RECONNECT = N_("Re-connect CalDAV with a new app password to count its busy times.")
 
 
-class Cache:
-    """Busy intervals per user with the calendar and window they cover (Redis or memory).
-
-    Redis being away makes every read a miss, never an error.
-    """
-
-    def __init__(self, redis_client=None):
-        self.redis = redis_client
-        #: What "Redis is away" raises (redis is imported only when there is a client).
-        self._away: type[Exception] = Exception
-        if redis_client is not None:
-            from redis.exceptions import RedisError
-
-            self._away = RedisError
-        self._memory: dict[int, str] = {}
-        self._lock = threading.Lock()
-
-    def get(self, user_id: int) -> dict | None:
-        """The user's entry, or None."""
-        if self.redis is None:
-            raw = self._memory.get(user_id)
-        else:
-            try:
-                raw = self.redis.get(PREFIX + str(user_id))
-            except self._away:
-                return None
-        return json.loads(raw) if raw else None
-
-    def put(self, user_id: int, entry: dict) -> None:
-        """Keep ``entry`` for the user (``TTL`` seconds)."""
-        raw = json.dumps(entry)
-        if self.redis is None:
-            with self._lock:
-                self._memory[user_id] = raw
-            return
-        with contextlib.suppress(self._away):
-            self.redis.set(PREFIX + str(user_id), raw, ex=TTL)
-
-    def forget(self, user_id: int) -> None:
-        """Drop the user's entry: the next question asks the server."""
-        if self.redis is None:
-            with self._lock:
-                self._memory.pop(user_id, None)
-            return
-        with contextlib.suppress(self._away):
-            self.redis.delete(PREFIX + str(user_id))
-
-
-def cache(platform) -> Cache:
+def cache(platform) -> BusyCache:
     """The app's CalDAV busy cache."""
-    return platform.shared("caldav.busy", lambda: Cache(platform.redis))
+    return platform.shared("caldav.busy", lambda: BusyCache(platform.redis, prefix=PREFIX, ttl=TTL))
 
 
 def forget(platform, user_id: int) -> None:

@@ -12,16 +12,14 @@ since Phase B: a connection made before it answers ``reconnect_required`` and sy
 """
 from __future__ import annotations
 
-import contextlib
 import functools
-import json
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import bindparam, select
 
-from core import N_, BusyTimes, ConnectorError, UserConnector, UserConnectorCredential, current_platform, gettext
+from core import (N_, BusyCache, BusyTimes, ConnectorError, UserConnector, UserConnectorCredential, current_platform,
+                  gettext)
 from plugins import google
 from plugins.google_calendar import links
 
@@ -55,58 +53,10 @@ def busy_calendars(settings: dict) -> list[str]:
     return list(dict.fromkeys([settings.get("calendar_id") or "primary", *ticked]))[:MAX_CALENDARS]
 
 
-class Cache:
-    """Busy intervals per user, with the calendars and window they cover (Redis or memory).
-
-    Redis being away makes every read a miss, never an error: bookings still go through.
-    """
-
-    def __init__(self, redis_client=None):
-        self.redis = redis_client
-        #: What "Redis is away" raises (redis is imported only when there is a client).
-        self._away: type[Exception] = Exception
-        if redis_client is not None:
-            from redis.exceptions import RedisError
-
-            self._away = RedisError
-        self._memory: dict[int, str] = {}
-        self._lock = threading.Lock()
-
-    def get(self, user_id: int) -> dict | None:
-        """The user's entry, or None."""
-        if self.redis is None:
-            raw = self._memory.get(user_id)
-        else:
-            try:
-                raw = self.redis.get(PREFIX + str(user_id))
-            except self._away:
-                return None
-        return json.loads(raw) if raw else None
-
-    def put(self, user_id: int, entry: dict) -> None:
-        """Keep ``entry`` for the user (for ``TTL`` seconds in Redis)."""
-        raw = json.dumps(entry)
-        if self.redis is None:
-            with self._lock:
-                self._memory[user_id] = raw
-            return
-        with contextlib.suppress(self._away):
-            self.redis.set(PREFIX + str(user_id), raw, ex=TTL)
-
-    def forget(self, user_id: int) -> None:
-        """Drop the user's entry: the next read asks Google."""
-        if self.redis is None:
-            with self._lock:
-                self._memory.pop(user_id, None)
-            return
-        with contextlib.suppress(self._away):
-            self.redis.delete(PREFIX + str(user_id))
-
-
-def cache() -> Cache:
+def cache() -> BusyCache:
     """The app's busy cache."""
     platform = current_platform()
-    return platform.shared("google_calendar.busy", lambda: Cache(platform.redis))
+    return platform.shared("google_calendar.busy", lambda: BusyCache(platform.redis, prefix=PREFIX, ttl=TTL))
 
 
 #: The user's connection and granted scopes: one read per question, compiled once (SQLAlchemy's cache).
