@@ -38,7 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.sync_throughput import START, Stack, settled, wait_while_running  # noqa: E402
+from benchmarks.sync_throughput import START, Stack, idle, settled, wait_while_running  # noqa: E402
 from tests.services import RedisServer, find_or_start_postgres  # noqa: E402
 
 
@@ -89,20 +89,6 @@ def direct_inserts(stack: Stack, count: int) -> list[float]:
         events.insert(calendarId="primary", body=body).execute(http=google.authorized_http(token))
         took.append(time.monotonic() - began)
     return took
-
-
-def idle(stack: Stack, process) -> float:
-    """Wait until the jobs of connecting the users (push channels, a first sync run, another
-    calendar connector's retraction: four per user) are done; return how long that took."""
-    from rq import Queue
-    from rq.registry import StartedJobRegistry
-
-    redis = stack.app.extensions["connectors.redis"]
-    queue = Queue("connectors", connection=redis)
-    began = time.monotonic()
-    wait_while_running(process, lambda: queue.count == 0 and StartedJobRegistry(queue=queue).count == 0,
-                       "connecting the users")
-    return time.monotonic() - began
 
 
 def cpu_seconds(group: int) -> float:
