@@ -92,7 +92,8 @@ def execute(credentials, user_id: int, key: str, make_request):
     """Run ``make_request().execute(http=...)`` as the user; on a 401 refresh once and retry.
 
     Errors become :class:`core.errors.ConnectorError` with stable codes (``rate_limited``,
-    ``not_found``, ``provider_error``); :class:`core.errors.NeedsReauth` passes through.
+    ``not_found``, ``provider_error``; Google out of reach — refused, reset, unknown host,
+    timed out — is a ``provider_error`` too); :class:`core.errors.NeedsReauth` passes through.
     """
     token = credentials.access_token(user_id, key)
     try:
@@ -105,6 +106,8 @@ def execute(credentials, user_id: int, key: str, make_request):
             return make_request().execute(http=authorized_http(token))
     except HttpError as exc:
         raise as_connector_error(exc) from None
+    except (httplib2.HttpLib2Error, OSError):
+        raise ProviderError(_("%(provider)s could not be reached; try again.", provider="Google")) from None
 
 
 def as_connector_error(error: HttpError) -> ConnectorError:

@@ -88,3 +88,15 @@ def test_a_token_refused_after_refresh_asks_to_reconnect(tools_platform, google,
     assert answer["ok"] is False and answer["error"]["code"] == "needs_reauth"
     assert google.count("/token") == refreshes + 1
     assert alice.get(p.api("/api/v1/connectors/google_calendar")).json()["status"] == "needs_reauth"
+
+
+def test_google_out_of_reach_is_a_provider_error_not_a_crash(tools_platform, google, alice):
+    """A network failure reaching Google (refused connection, unknown host) is a clean
+    ``provider_error`` the agent can say, on the tool route and the REST route alike."""
+    p = tools_platform
+    google.stop()
+    down = invoke(alice, p, "list_events", {"day": "2030-05-14"})
+    assert down["ok"] is False and down["error"]["code"] == "provider_error", down
+    rest = alice.post(p.api("/api/v1/connectors/google_calendar/actions/list_events"), json={"day": "2030-05-14"})
+    assert rest.status_code == 502 and rest.json()["errors"]["reason"] == "provider_error"
+    assert "Traceback" not in rest.text
