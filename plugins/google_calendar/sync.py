@@ -23,7 +23,6 @@ import random
 import time
 from dataclasses import dataclass
 
-import httplib2
 from googleapiclient.errors import BatchError
 
 from core import ConnectorError, NeedsReauth, current_platform, dispatch, dispatch_in, enqueue_after_commit
@@ -193,7 +192,7 @@ class Run:
             ops = [Op("delete", item, item.calendar_id) for item in sending]
             try:
                 results = self.caller().run([op.request(self.caller()) for op in ops])
-            except (ConnectorError, BatchError, httplib2.HttpLib2Error, OSError) as exc:
+            except (ConnectorError, BatchError) as exc:
                 log.warning("Google Calendar events of user %s not removed: %s", self.user_id, type(exc).__name__)
                 return
             with self.db.session_scope() as session:
@@ -267,7 +266,7 @@ class Run:
             self.platform.record_provider_call(links.KEY, "needs_reauth", count=len(ops))
             log.info("Google Calendar sync of user %s stopped: the grant needs a new consent", self.user_id)
             return [], STOPPED
-        except (ConnectorError, BatchError, httplib2.HttpLib2Error, OSError) as exc:
+        except (ConnectorError, BatchError) as exc:
             self.platform.record_provider_call(links.KEY, type(exc).__name__, count=len(ops))
             message = f"Could not reach Google Calendar ({type(exc).__name__}); retrying."
             with self.db.session_scope() as session:

@@ -14,6 +14,8 @@ from google.auth.credentials import Credentials
 from google_auth_httplib2 import AuthorizedHttp
 from googleapiclient.http import BatchHttpRequest
 
+from core import ProviderError
+from core import gettext as _
 from plugins import google
 
 CONNECTOR = "google_calendar"
@@ -51,7 +53,17 @@ class Caller:
                                    refresh_status_codes=(401,), max_refresh_attempts=1)
 
     def run(self, requests: list) -> list[tuple[dict | None, Exception | None]]:
-        """Execute ``requests`` (one call, or Google batches of up to 50); ``(response, error)`` each."""
+        """Execute ``requests`` (one call, or Google batches of up to 50); ``(response, error)`` each.
+
+        Google out of reach (refused, reset, unknown host, timed out) raises
+        :class:`core.ProviderError`, as :func:`plugins.google.execute` does.
+        """
+        try:
+            return self._run(requests)
+        except (httplib2.HttpLib2Error, OSError):
+            raise ProviderError(_("%(provider)s could not be reached; try again.", provider="Google")) from None
+
+    def _run(self, requests: list) -> list[tuple[dict | None, Exception | None]]:
         if len(requests) == 1:
             try:
                 return [(requests[0].execute(http=self.http), None)]

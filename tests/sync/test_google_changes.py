@@ -215,3 +215,19 @@ def test_push_path_with_workers(worker_platform, workers, fake_google):
     wait_until(lambda: fake_google.events("alice@example.com")[0]["start"]["dateTime"].startswith("2030-05-01T11:00"),
                what="the restored event\n" + workers.logs())
     wait_until(synced(worker_platform, alice, created["id"]), what="synced again")
+
+
+def test_polling_while_google_is_out_of_reach_changes_nothing_and_logs_no_error(platform, fake_google, caplog):
+    """Google unreachable (connection refused) during a poll: the pull gives up quietly until the
+    next one; no job fails, nothing is logged as an error, the appointment keeps its state."""
+    from core.worker import reconcile_now
+
+    alice = platform.browser("alice", "org-a")
+    connect_google(platform, alice, fake_google, "alice@example.com")
+    created = new_appointment(platform, alice, "Quiet", hour=11)
+    fake_google.stop()
+    _poll_now(platform, "alice")
+    with caplog.at_level("INFO"):
+        assert reconcile_now(platform.app)["google_calendar_polled"] == 1
+    assert [r.getMessage() for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")] == []
+    assert appointment(platform, alice, created["id"])["sync_status"] == "synced"
