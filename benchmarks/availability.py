@@ -108,7 +108,8 @@ def availability(app, fake, tokens, rounds: int) -> None:
     warm = [ask(client, t, "/api/v1/availability", WEEK) for _ in range(rounds) for t in tokens]
     assert fake.count("/freeBusy") == calls, "warm questions must not reach Google"
     inside = warm_inside(app, len(tokens), rounds)
-    cache = busy.cache(app)
+    with app.app_context():
+        cache = busy.cache()
     cold = []
     for token, user_id in zip(tokens, range(1, len(tokens) + 1), strict=True):
         cache.forget(user_id)
