@@ -37,6 +37,7 @@ from core.netguard import PinnedPoolManager, guarded_session, private_hosts_allo
 from core.locks import LockTimeout  # noqa: E402
 from core.quota import Bucket, Grant, Quota  # noqa: E402
 from core.jobs import dispatch, dispatch_in, enqueue_after_commit  # noqa: E402
+from core.run_threads import hand_off, others_waiting  # noqa: E402
 from core.models import (  # noqa: E402
     Appointment, Base as Model, User, UserConnector, UserConnectorCredential, UTCDateTime, utcnow,
 )
@@ -58,7 +59,8 @@ __all__ = [
     "DomainEvent", "BusyCache", "BusyTimes",
     "api_root", "call_with_token", "error_for_status", "rate_limited", "request_json", "retry_after",
     "trying_credentials", "PinnedPoolManager", "guarded_session", "private_hosts_allowed", "resolve_public",
-    "LockTimeout", "Bucket", "Grant", "Quota", "dispatch", "dispatch_in", "enqueue_after_commit",
+    "LockTimeout", "Bucket", "Grant", "Quota", "dispatch", "dispatch_in", "enqueue_after_commit", "hand_off",
+    "others_waiting",
     "Model", "UTCDateTime", "utcnow", "Appointment", "User", "UserConnector", "UserConnectorCredential",
     "get_session", "InvalidAppointment", "cancel_appointment", "update_appointment",
     "CurrentUser", "current_user", "may_write_for", "public", "ActionContext", "Platform", "current_platform",

@@ -239,14 +239,16 @@ def sync_reconcile():
               help="Worker processes to fork.")
 @click.option("--reconcile-every", default=60.0, show_default=True, type=float,
               help="Seconds between periodic reconciles (shared by all workers); 0 turns them off.")
+@click.option("--threads", "-t", default=4, show_default=True, type=click.IntRange(1, 64), envvar="WORKER_THREADS",
+              help="Run threads per worker for work that waits on providers (sync rounds); 1 runs it in the job.")
 @with_appcontext
-def worker_command(queues, burst, concurrency, reconcile_every):
+def worker_command(queues, burst, concurrency, reconcile_every, threads):
     """Run RQ workers (with the app context and RQ's retry scheduler) for background jobs."""
     from core.worker import run
 
     try:
         status = run(current_app._get_current_object(), [q.strip() for q in queues.split(",") if q.strip()],
-                     burst=burst, concurrency=concurrency, reconcile_every=reconcile_every)
+                     burst=burst, concurrency=concurrency, reconcile_every=reconcile_every, threads=threads)
     except RuntimeError as exc:
         raise click.ClickException(str(exc)) from None
     sys.exit(status)

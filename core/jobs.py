@@ -7,8 +7,8 @@ A job asks to run again later by returning :class:`rq.Retry`: RQ's scheduler hon
 worker; in-process, :class:`InlineScheduler` (one daemon thread per app, started on first use)
 runs the job again after the same interval, so a transient failure heals without Redis.
 RQ's scheduler works in whole seconds (a job comes back one to two seconds after a one-second
-Retry); :func:`dispatch_in` enqueues to the millisecond from a timer of the worker's own, for
-short waits whose loss with the process a reconcile makes good.
+Retry); :func:`dispatch_in` enqueues short waits to the millisecond from a timer of the worker's
+own (lost with the process: a reconcile makes good) and longer ones through RQ's scheduler.
 
 Level-triggered jobs (they read the current state and bring something in line with it) may
 be *coalesced*: with ``coalesce=key``, a job is not enqueued again while one with the same key
@@ -23,6 +23,7 @@ import itertools
 import logging
 import threading
 import time
+from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import event
@@ -35,6 +36,8 @@ QUEUE_NAME = "connectors"
 _PENDING = "connectors.after_commit"
 #: Seconds a coalescing marker outlives a job that never started (lost with its queue, say).
 COALESCE_TTL = 300
+#: :func:`dispatch_in` times waits up to this long itself, to the millisecond; longer ones go to RQ's scheduler.
+PRECISE = 5.0
 
 
 def enqueue_after_commit(session, func, *args, **options) -> None:
@@ -89,15 +92,26 @@ def dispatch(func, *args, coalesce: str | None = None, **options) -> None:
 
 
 def dispatch_in(seconds: float, func, *args, **options) -> None:
-    """Enqueue ``func(*args)`` (``options`` as for :func:`dispatch`) in ``seconds``, to the millisecond;
-    in-process mode runs it then.
+    """Enqueue ``func(*args)`` (``options`` as for :func:`dispatch`) in ``seconds``; in-process mode runs it then.
 
-    The timer is a thread of this process (:class:`InlineScheduler`): it dies with the process,
-    so use it only for work that something else finds again (a reconcile), and RQ's
-    :class:`rq.Retry` for anything longer than a few seconds.
+    Waits up to :data:`PRECISE` seconds are timed to the millisecond by a thread of this process
+    (:class:`InlineScheduler`), which dies with it: use them only for work that something else
+    finds again (a reconcile). Longer waits go to RQ's scheduler, which outlives the process and
+    works in whole seconds; ``coalesce`` does not apply to them.
     """
     app = current_app._get_current_object()
-    app.extensions.setdefault("connectors.inline_scheduler", InlineScheduler(app)).after(seconds, func, args, options)
+    queue = app.extensions.get("connectors.queue")
+    if queue is None or seconds <= PRECISE:
+        app.extensions.setdefault("connectors.inline_scheduler", InlineScheduler(app)).after(
+            seconds, func, args, options)
+        return
+    options.pop("coalesce", None)
+    if REQUEST_ID.get():
+        options = {**options, "meta": {**options.get("meta", {}), "request_id": REQUEST_ID.get()}}
+    try:
+        queue.enqueue_in(timedelta(seconds=seconds), func, *args, **options)
+    except Exception as exc:
+        log.warning("Could not schedule %s (%s); reconcile will pick it up", func.__name__, type(exc).__name__)
 
 
 def run_coalesced(marker: str, func, *args):

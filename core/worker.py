@@ -3,7 +3,9 @@
 Each worker is an RQ ``SimpleWorker`` (jobs run in the worker process, ~6x cheaper than
 forking per job) that pushes a fresh app context around every job and runs RQ's scheduler,
 which re-enqueues jobs that returned :class:`rq.Retry` when their time comes. ``--concurrency
-N`` forks N such workers. Every worker also runs a reconcile ticker: at most once per
+N`` forks N such workers, each with ``--threads T`` run threads for the work jobs hand off
+(:mod:`core.run_threads`: a sync round waits ~100 ms on the provider; T of them are in flight per
+worker instead of one). Every worker also runs a reconcile ticker: at most once per
 ``reconcile_every`` seconds across all workers (a Redis key decides which), it calls every
 plugin's ``reconcile`` hook, so a lost enqueue or a killed worker's job is picked up again.
 When Redis goes away (a restart), the worker starts again once it answers instead of exiting.
@@ -22,6 +24,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import Queue, SimpleWorker
 
 from core.logs import REQUEST_ID
+from core.run_threads import EXTENSION, RunThreads
 
 log = logging.getLogger(__name__)
 
@@ -64,18 +67,25 @@ def _ticker(app, every: float, stop: threading.Event) -> None:
             log.warning("Periodic reconcile failed: %s", type(exc).__name__)
 
 
-def work(app, queues: list[str], *, burst: bool = False, reconcile_every: float = 60.0) -> bool:
-    """Run one worker on ``queues`` until stopped (or, with ``burst``, until they are empty)."""
+def work(app, queues: list[str], *, burst: bool = False, reconcile_every: float = 60.0, threads: int = 1) -> bool:
+    """Run one worker on ``queues`` until stopped (or, with ``burst``, until they are empty and
+    no handed-off work runs), with ``threads`` run threads for handed-off work."""
     redis_client = app.extensions["connectors.redis"]
     stop = threading.Event()
     if reconcile_every > 0 and not burst:
         threading.Thread(target=_ticker, args=(app, reconcile_every, stop), daemon=True, name="reconcile").start()
     worker_class = type("ConnectorsWorker", (AppWorker,), {"app": app})
+    run_threads = app.extensions[EXTENSION] = RunThreads(app, threads)
     try:
         while True:
             worker = worker_class([Queue(name, connection=redis_client) for name in queues], connection=redis_client)
             try:
-                return worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")
+                worked = worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")
+                if not burst:
+                    return worked
+                run_threads.join()  # handed-off work may queue follow-ups: a burst ends when none is left
+                if not any(Queue(name, connection=redis_client).count for name in queues):
+                    return worked
             except (RedisConnectionError, RedisTimeoutError) as exc:
                 if burst:
                     raise
@@ -87,22 +97,27 @@ def work(app, queues: list[str], *, burst: bool = False, reconcile_every: float 
                 time.sleep(RECONNECT)
     finally:
         stop.set()
+        run_threads.stop()  # running work lets go after its current step (others_waiting() says so)
+        app.extensions.pop(EXTENSION, None)
 
 
-def _child(app, queues, burst, reconcile_every) -> None:
+def _child(app, queues, burst, reconcile_every, threads) -> None:
     app.extensions["connectors.db"].engine.dispose(close=False)
-    work(app, queues, burst=burst, reconcile_every=reconcile_every)
+    work(app, queues, burst=burst, reconcile_every=reconcile_every, threads=threads)
 
 
-def run(app, queues: list[str], *, burst: bool = False, concurrency: int = 1, reconcile_every: float = 60.0) -> int:
-    """Run ``concurrency`` workers (forked when more than one); return an exit status."""
+def run(app, queues: list[str], *, burst: bool = False, concurrency: int = 1, reconcile_every: float = 60.0,
+        threads: int = 1) -> int:
+    """Run ``concurrency`` workers (forked when more than one), each with ``threads`` run threads;
+    return an exit status."""
     if app.extensions.get("connectors.redis") is None:
         raise RuntimeError("connectors worker needs REDIS_URL (without it jobs run in-process, no worker needed)")
     if concurrency <= 1:
-        work(app, queues, burst=burst, reconcile_every=reconcile_every)
+        work(app, queues, burst=burst, reconcile_every=reconcile_every, threads=threads)
         return 0
     context = multiprocessing.get_context("fork")
-    children = [context.Process(target=_child, args=(app, queues, burst, reconcile_every), name=f"worker-{i}")
+    children = [context.Process(target=_child, args=(app, queues, burst, reconcile_every, threads),
+                                name=f"worker-{i}")
                 for i in range(concurrency)]
     for child in children:
         child.start()

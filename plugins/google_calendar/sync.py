@@ -6,26 +6,28 @@ stale links again and makes Google match their current state — insert (with th
 deterministic id; 409 → fetch and patch), patch, or delete (404/410 = done) — in rounds of up
 to 50 calls sent as one Google batch, each round paid for with tokens from the shared quota.
 Jobs that find the lease taken leave the work to its holder, which looks again after letting go.
-In a worker, a run whose queue holds other jobs ends after each round and queues itself again
-at the back, so that users are served in turn rather than one after the other.
+In a worker, the run goes to one of the worker's run threads (:func:`core.hand_off`): the job
+returns at once, so one worker has several users' rounds in flight while Google answers. A run
+whose queue holds other jobs ends after each round and queues itself again at the back, so that
+users are served in turn rather than one after the other.
 
-Rate limits and 5xx back off exponentially with jitter through RQ (the job returns
-:class:`rq.Retry`; nothing sleeps); so does a quota bucket that needs more than ``PACE``
-seconds to give the next tokens (``MAX_PACE`` when parking would not let anything else go
-sooner); shorter waits are paced in place. In-process mode honours the same Retry with core's
-in-process scheduler, so a transient error heals without Redis there too.
+Rate limits and 5xx back off exponentially with jitter: the run ends and queues itself again
+after the backoff (:func:`core.dispatch_in`; nothing sleeps); so does a quota bucket that needs
+more than ``PACE`` seconds to give the next tokens (``MAX_PACE`` when parking would not let
+anything else go sooner); shorter waits are paced in place. In-process mode honours the same
+waits with core's in-process scheduler, so a transient error heals without Redis there too.
 """
 from __future__ import annotations
 
 import logging
-import math
 import random
 import time
 from dataclasses import dataclass
 
 from googleapiclient.errors import BatchError
 
-from core import ConnectorError, NeedsReauth, current_platform, dispatch, dispatch_in, enqueue_after_commit
+from core import (ConnectorError, NeedsReauth, current_platform, dispatch, dispatch_in, enqueue_after_commit, hand_off,
+                  others_waiting)
 from plugins import google
 from plugins.google_calendar.models import CalendarEventLink
 from plugins.google_calendar import busy_channels, channels, lease, links
@@ -46,11 +48,6 @@ PACE = 0.2
 #: Waits up to this long are taken in place when parking would not let anything else go sooner:
 #: every run waits for the project's tokens alike, and an empty queue has no other job to serve.
 MAX_PACE = 1.0
-#: A parked run waiting at most this long comes back to the millisecond (:func:`core.dispatch_in`,
-#: a timer of the worker, with the same lease owner), not on RQ's whole-second scheduler ticks,
-#: which brought it back one to two seconds later, after its user's bucket (one second's worth)
-#: had overflowed. Longer waits (error backoff) go through RQ's scheduler, which outlives the process.
-PRECISE = 5.0
 STOPPED = "stopped"
 YIELD = "yield"
 GONE = (404, 410)
@@ -68,14 +65,21 @@ def sync_link(link_id: int):
 
 
 def sync_user(user_id: int, resume: str | None = None):
-    """RQ job: bring ``user_id``'s calendar in line with every stale link; returns a Retry to back off.
+    """RQ job: bring ``user_id``'s calendar in line with every stale link, on a run thread of the worker.
 
-    ``resume`` is the lease owner of a parked run coming back (see :data:`PRECISE`)."""
-    from rq import Retry, get_current_job  # imported by the job: not paid by every process start
+    ``resume`` is the lease owner of a parked run coming back: a short wait comes back to the
+    millisecond (:func:`core.dispatch_in`), not on RQ's whole-second scheduler ticks, which brought
+    it back one to two seconds later, after its user's bucket (one second's worth) had overflowed."""
+    from rq import get_current_job  # imported by the job: not paid by every process start
 
-    platform = current_platform()
     job = get_current_job()
-    owner = resume or (job.id if job is not None else None)
+    return hand_off(run_user, user_id, resume or (job.id if job is not None else None))
+
+
+def run_user(user_id: int, owner: str | None) -> None:
+    """Under the user's lease (held for ``owner``), sync rounds until nothing is stale, the run must
+    stop, wait (it comes back then, as ``owner``) or let other users go first (it queues itself again)."""
+    platform = current_platform()
     while True:
         try:
             with lease.hold(platform, user_id, owner) as held:
@@ -83,33 +87,23 @@ def sync_user(user_id: int, resume: str | None = None):
                 if isinstance(outcome, float):
                     held.park(outcome)
         except lease.Busy:
-            return None
+            return
         if outcome == YIELD:  # to the back of the queue: users are served in turn
             dispatch(sync_user, user_id, coalesce=coalesce_key(user_id))
-            return None
+            return
         if isinstance(outcome, float):
-            if job is not None and outcome <= PRECISE:
-                dispatch_in(outcome, sync_user, user_id, owner, at_front=True)
-                return None
-            return Retry(max=10_000, interval=[max(1, math.ceil(outcome))], enqueue_at_front=True)
+            dispatch_in(outcome, sync_user, user_id, owner, at_front=True)
+            return
         if outcome == STOPPED:
-            return None
+            return
         with platform.db.session_scope() as session:
             if not links.has_stale(session, user_id):
-                return None
+                return
 
 
 def coalesce_key(user_id: int) -> str:
     """Sync jobs of one user wait in the queue one at a time (see :mod:`core.jobs`)."""
     return f"google_calendar:sync:{user_id}"
-
-
-def queued_behind() -> int | None:
-    """How many jobs wait in the current worker's queue; None outside a worker (in-process mode)."""
-    from rq import Queue, get_current_job
-
-    job = get_current_job()
-    return None if job is None else Queue(job.origin, connection=job.connection).count
 
 
 def backoff(attempts: int) -> float:
@@ -220,7 +214,7 @@ class Run:
             outcome = self.round(items, calendar_id)
             if outcome is not None:
                 return outcome
-            if queued_behind():
+            if others_waiting():
                 return YIELD
 
     def round(self, items: list[Item], calendar_id: str):
@@ -248,7 +242,7 @@ class Run:
 
     def pace_limit(self, grant) -> float:
         """The longest wait for quota tokens this run takes in place rather than parking."""
-        if grant.waiting_for == self.buckets[-1] or queued_behind() == 0:
+        if grant.waiting_for == self.buckets[-1] or others_waiting() is False:
             return MAX_PACE
         return PACE
 
