@@ -78,13 +78,14 @@ class Stack:
             connections.activate(session, ext["connectors.registry"], user, spec, email)
         return user
 
-    def workers(self, count: int, queues: str = "connectors") -> subprocess.Popen:
-        """Start ``connectors worker --concurrency count`` on this stack; return once all
-        ``count`` have registered with Redis (started and ready)."""
+    def workers(self, count: int, queues: str = "connectors", threads: int = 1) -> subprocess.Popen:
+        """Start ``connectors worker --concurrency count --threads threads`` on this stack; return
+        once all ``count`` have registered with Redis (started and ready)."""
         from rq import Worker
 
         process = subprocess.Popen([CONNECTORS, "worker", "--queues", queues, "--concurrency", str(count),
-                                    "--reconcile-every", "0"], env={**os.environ, **self.env},
+                                    "--threads", str(threads), "--reconcile-every", "0"],
+                                   env={**os.environ, **self.env},
                                    start_new_session=True, stdout=subprocess.DEVNULL)
         redis = self.app.extensions["connectors.redis"]
         wait_while_running(process, lambda: Worker.count(connection=redis) >= count, "starting")
@@ -240,7 +241,7 @@ def run_ours(stack: Stack, plan, args, live: bool) -> dict:
     The workers first do the jobs of connecting the users (:func:`idle`); the changes, and the
     clock, begin after them, so the drain is that of the changes alone. For a backlog, the
     workers are then stopped, the changes made, and workers started again."""
-    process = stack.workers(args.workers)
+    process = stack.workers(args.workers, threads=args.threads)
     connecting = idle(stack, process)
     if not live:
         stop(process)
@@ -252,7 +253,7 @@ def run_ours(stack: Stack, plan, args, live: bool) -> dict:
     submitter.join()
     submitted = finished - started
     if not live:
-        process = stack.workers(args.workers)
+        process = stack.workers(args.workers, threads=args.threads)
         started = time.monotonic()
 
     def drained() -> bool:
@@ -267,8 +268,9 @@ def run_ours(stack: Stack, plan, args, live: bool) -> dict:
     bound = max(sum(placed.values()) / (args.project_quota / 60), max(placed.values()) / (args.user_quota / 60))
     calls = stack.fake.calendar_calls - calls_before
     # What the workers could do with no cost of their own: a round carries at most one user's
-    # bucket (one second of the user's quota) and takes at least the fake's latency.
-    workers_floor = calls / (args.workers * args.user_quota / 60) * args.latency
+    # bucket (one second of the user's quota) and takes at least the fake's latency; each worker
+    # has ``threads`` rounds in flight.
+    workers_floor = calls / (args.workers * args.threads * args.user_quota / 60) * args.latency
     result = {"submitted": submitted, "drain": drain, "bound": bound, "done": appointments_made,
               "calls": calls, "quota_errors": stack.fake.quota_errors, "connecting": connecting,
               "workers_floor": workers_floor}
@@ -282,6 +284,7 @@ def main() -> None:
     parser.add_argument("--changes", type=int, default=10_000)
     parser.add_argument("--users", type=int, default=100)
     parser.add_argument("--workers", type=int, default=4, help="worker processes")
+    parser.add_argument("--threads", type=int, default=4, help="run threads per worker (connectors worker --threads)")
     parser.add_argument("--latency", type=float, default=0.1, help="seconds the fake waits per HTTP request")
     parser.add_argument("--project-quota", type=int, help="per minute (default: --seconds of work at the quota)")
     parser.add_argument("--seconds", type=float, default=60, help="target drain time for the default quota")
@@ -319,7 +322,8 @@ def main() -> None:
         naive.close()
     redis_server.stop()
 
-    print(f"changes {len(plan)} over {args.users} users ({creates} creates), {args.workers} workers, "
+    print(f"changes {len(plan)} over {args.users} users ({creates} creates), {args.workers} workers "
+          f"x {args.threads} run threads, "
           f"fake latency {args.latency * 1000:.0f} ms, quotas {args.user_quota}/min/user "
           f"{args.project_quota}/min/project")
     print(f"naive baseline (projected)    {naive_time:8.1f} s   {args.naive_workers} worker(s), "
@@ -331,8 +335,8 @@ def main() -> None:
         print(f"  drain time                  {run['drain']:8.1f} s")
         print(f"  quota lower bound           {run['bound']:8.1f} s   ratio {run['drain'] / run['bound']:.3f} "
               "(goal <= 1.1)")
-        print(f"  workers' floor              {run['workers_floor']:8.1f} s   (calls / (workers x one bucket of "
-              "calls per round) x latency)")
+        print(f"  workers' floor              {run['workers_floor']:8.1f} s   (calls / (workers x threads x one "
+              "bucket of calls per round) x latency)")
         print(f"  calls per settled appt.     {run['calls'] / run['done']:8.3f}    ({run['calls']} calls, "
               f"{run['done']} appointments; goal <= 1.0)")
         print(f"  quota errors from the fake  {run['quota_errors']:8d}     (goal 0)")

@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/time_to_calendar.py                 # half the project quota, 100 ms latency
     .venv/bin/python benchmarks/time_to_calendar.py --workers 8 --users 20
+    .venv/bin/python benchmarks/time_to_calendar.py --threads 1     # one round in flight per worker
 
 A process of its own creates appointments (through ``core.appointments``, one transaction and
 one enqueue each, as the API does) at a steady rate — ``--load`` of the project quota, spread
@@ -115,6 +116,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, default=100)
     parser.add_argument("--workers", type=int, default=4, help="worker processes")
+    parser.add_argument("--threads", type=int, default=4, help="run threads per worker (connectors worker --threads)")
     parser.add_argument("--latency", type=float, default=0.1, help="seconds the fake waits per HTTP request")
     parser.add_argument("--project-quota", type=int, default=10_000, help="per minute")
     parser.add_argument("--user-quota", type=int, default=600, help="per minute per user")
@@ -136,7 +138,7 @@ def main() -> None:
         args.changes = count
         stack = Stack(workdir, database, redis_server.url, args, args.users)
         floor = direct_inserts(stack, 30)
-        process = stack.workers(args.workers)
+        process = stack.workers(args.workers, threads=args.threads)
         setup_took = idle(stack, process)
         cpu_before, calls_before = cpu_seconds(process.pid), stack.fake.calendar_calls
         done = multiprocessing.Queue()
@@ -160,7 +162,8 @@ def main() -> None:
     waits = [received[i] - at for i, at in committed.items()]
     base = statistics.median(floor)
     print(f"{count} appointments over {args.users} users in {submitted:.1f} s ({count / submitted:.0f}/s, "
-          f"{args.load:.0%} of the project quota {args.project_quota}/min), {args.workers} workers, "
+          f"{args.load:.0%} of the project quota {args.project_quota}/min), {args.workers} workers x "
+          f"{args.threads} run threads, "
           f"fake latency {args.latency * 1000:.0f} ms, {'PostgreSQL' if args.postgres else 'SQLite'}")
     print(f"connecting the users: their jobs took the workers {setup_took:.1f} s before the changes began")
     print(f"baseline: one insert sent straight to the fake  p50 {base * 1000:6.0f} ms")
