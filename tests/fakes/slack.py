@@ -12,13 +12,13 @@ Endpoints:
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import secrets
 import time
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, unquote_plus
+
+from core.testing import s256
 
 from .http import (
     OAuthProviderFake,
@@ -34,10 +34,6 @@ __all__ = ["FakeSlack"]
 
 TEAM = {"id": "T0FAKE01", "name": "Acme"}
 BOT_USER = "U0BOT001"
-
-
-def _s256(verifier: str) -> str:
-    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
 
 
 @dataclass
@@ -152,7 +148,7 @@ class FakeSlack(OAuthProviderFake):
                 raise SlackError("invalid_code")
             if args.get("redirect_uri") != params["redirect_uri"]:
                 raise SlackError("bad_redirect_uri")
-            if params.get("code_challenge") and _s256(args.get("code_verifier", "")) != params["code_challenge"]:
+            if params.get("code_challenge") and s256(args.get("code_verifier", "")) != params["code_challenge"]:
                 raise SlackError("invalid_code_verifier")
             install = _Install(params["scope"].split(","))
             self._installs.append(install)
