@@ -34,7 +34,7 @@ from email.parser import BytesParser
 from email.policy import compat32
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import parse_qs, unquote, unquote_plus, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import googleapiclient
 
@@ -276,7 +276,6 @@ class FakeGoogle(OAuthProviderFake):
         self.quota_user_per_min: int | None = None
         self.quota_project_per_min: int | None = None
         self.quota_window = 60.0
-        self.refresh_count = 0
         self.quota_errors = 0
         self.authorize_params: list[dict[str, str]] = []
         self._calendar_calls = 0
@@ -496,10 +495,7 @@ class FakeGoogle(OAuthProviderFake):
     def token(self, request: Request) -> Response:
         """Token endpoint: ``authorization_code`` (with PKCE) and ``refresh_token`` grants."""
         form = request.form()
-        basic = request.basic()
-        client_id, client_secret = (
-            map(unquote_plus, basic) if basic else (form.get("client_id"), form.get("client_secret"))
-        )
+        client_id, client_secret = self.client_credentials(request, form)
         if not client_id:
             return _oauth_error("invalid_request", "Could not determine client ID from request.")
         if client_id != self.client_id or client_secret != self.client_secret:

@@ -16,7 +16,7 @@ import json
 import secrets
 import time
 from dataclasses import dataclass, field
-from urllib.parse import parse_qs, unquote_plus
+from urllib.parse import parse_qs
 
 from core.testing import s256
 
@@ -68,7 +68,6 @@ class FakeSlack(OAuthProviderFake):
     def __init__(self, client_id: str = "slack-client", client_secret: str = "slack-secret"):
         super().__init__(client_id, client_secret)
         self.rotation = False
-        self.refresh_count = 0
         self.posted: list[dict] = []
         self.authorize_params: list[dict[str, str]] = []
         self.channels = {
@@ -132,8 +131,7 @@ class FakeSlack(OAuthProviderFake):
         """Exchange a code, or (rotation) a single-use refresh token, for a bot token."""
         try:
             args = self._args(request)
-            basic = request.basic()
-            client_id, secret = map(unquote_plus, basic) if basic else (args.get("client_id"), args.get("client_secret"))
+            client_id, secret = self.client_credentials(request, args)
             if client_id != self.client_id:
                 raise SlackError("invalid_client_id")
             if secret != self.client_secret:
