@@ -10,6 +10,7 @@ from pathlib import Path
 import pluggy
 
 from core import ENTRY_POINT_GROUP, PROJECT_NAME, hookspecs
+from core.component_names import CORE_NAMES, component_names
 from core.spec import ConnectorSpec
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,8 @@ class PluginRegistry:
         self.plugins: dict[str, PluginInfo] = {}
         self.connectors: dict[str, ConnectorSpec] = {}
         self.connector_plugin: dict[str, str] = {}
+        #: The OpenAPI component names taken by the installed connectors, each with its connector key.
+        self.components: dict[str, str] = {}
         self.routes: dict[str, list] = {}
         #: Directories of Alembic revisions contributed by plugins (``register_migrations``).
         self.migrations: list[Path] = []
@@ -122,6 +125,7 @@ class PluginRegistry:
                 continue
             self.connectors[spec.key] = spec
             self.connector_plugin[spec.key] = name
+            self.components.update((component, spec.key) for component, _ in component_names(spec))
             info.connectors.append(spec.key)
         for key, blueprint in routes:
             if key not in self.disabled:
@@ -174,6 +178,7 @@ class PluginRegistry:
                 raise PluginError(f"plugin {info.label()}: connector key {spec.key!r} is already declared by "
                                   f"{kind} {owner.label()}")
             keys.add(spec.key)
+        self._check_component_names(info, specs)
         for entry in routes:
             if not (isinstance(entry, tuple) and len(entry) == 2 and hasattr(entry[1], "register")):
                 raise PluginError(f"plugin {name!r}: register_routes() must return (connector_key, Blueprint) pairs")
@@ -183,6 +188,28 @@ class PluginRegistry:
             if prefix and (not prefix.startswith("/") or prefix.startswith(("/api/v1", "/static"))):
                 raise PluginError(f"plugin {name!r}: a blueprint's own url_prefix {prefix!r} must be an absolute "
                                   "path outside /api/v1 and /static")
+
+    def _check_component_names(self, info, specs):
+        """Refuse a connector whose OpenAPI component name (see :mod:`core.component_names`) is one of
+        core's own, or already taken by an installed connector or by another declaration of the plugin."""
+        own: dict[str, str] = {}
+        for spec in specs:
+            if spec.key in self.disabled:
+                continue
+            for name, what in component_names(spec):
+                if name in CORE_NAMES:
+                    owner = "one of core's own schemas"
+                elif name in self.components:
+                    key = self.components[name]
+                    plugin = self.plugins[self.connector_plugin[key]]
+                    owner = f"connector {key!r} of {'built-in plugin' if plugin.builtin else 'plugin'} {plugin.label()}"
+                elif name in own:
+                    owner = own[name]
+                else:
+                    own[name] = f"connector {spec.key!r}'s {what}"
+                    continue
+                raise PluginError(f"plugin {info.label()}: connector {spec.key!r}'s {what} would be the OpenAPI "
+                                  f"component {name!r}, already taken by {owner}")
 
     def _broken(self, info: PluginInfo, error: str) -> PluginInfo:
         info.status, info.error = "broken", error

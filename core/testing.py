@@ -193,6 +193,62 @@ class Grant:
     revoked: bool = False
 
 
+def s256(verifier: str) -> str:
+    """RFC 7636's ``S256`` code challenge of ``verifier``: BASE64URL(SHA256(verifier)), unpadded."""
+    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+
+
+class IssuedTokens:
+    """The tokens an authorization server issued, each pointing to its :class:`Grant`.
+
+    ``access`` maps an access token to ``(grant, expires_at)``, ``refresh`` a refresh token to its
+    grant (``grant.refresh_token`` is the current one). Not locked: its server holds the lock.
+    :class:`OAuthProvider` keeps its tokens here; a fake provider of your own can too.
+    """
+
+    def __init__(self):
+        self.access: dict[str, tuple[Grant, float]] = {}
+        self.refresh: dict[str, Grant] = {}
+
+    def issue_access(self, grant: Grant, lifetime: float, token: str | None = None) -> str:
+        """A new access token for ``grant`` (``token``, or a random one), valid ``lifetime`` seconds."""
+        token = token or secrets.token_urlsafe(24)
+        self.access[token] = (grant, time.time() + lifetime)
+        return token
+
+    def issue_refresh(self, grant: Grant, token: str | None = None) -> str:
+        """A new refresh token for ``grant`` (``token``, or a random one); the previous one stays valid
+        unless :meth:`drop_refresh` drops it first."""
+        grant.refresh_token = token or secrets.token_urlsafe(24)
+        self.refresh[grant.refresh_token] = grant
+        return grant.refresh_token
+
+    def drop_refresh(self, grant: Grant) -> None:
+        """``grant``'s refresh token stops working (rotation, or a provider's limit of live tokens)."""
+        self.refresh.pop(grant.refresh_token or "", None)
+        grant.refresh_token = None
+
+    def bearer(self, token: str) -> Grant | None:
+        """The grant of a live, unexpired access token, or None."""
+        grant, expires = self.access.get(token, (None, 0.0))
+        return None if grant is None or grant.revoked or expires <= time.time() else grant
+
+    def holder(self, token: str) -> Grant | None:
+        """The grant a refresh or access token (expired or not) belongs to, or None: what RFC 7009
+        revocation looks up."""
+        return self.refresh.get(token) or self.access.get(token, (None, 0.0))[0]
+
+    def revoke(self, grant: Grant) -> None:
+        """Revoke ``grant``: its refresh token and every access token it issued stop working."""
+        grant.revoked = True
+        self.drop_refresh(grant)
+        self.access = {t: v for t, v in self.access.items() if v[0] is not grant}
+
+    def expire(self) -> None:
+        """Every access token issued so far expires now."""
+        self.access = {token: (grant, 0.0) for token, (grant, _) in self.access.items()}
+
+
 @dataclass
 class ApiRequest:
     """A request to one of your API routes: its ``method``, ``path``, ``args``, ``json`` and ``grant``."""
@@ -227,8 +283,7 @@ class OAuthProvider:
     def __post_init__(self):
         self._lock = threading.Lock()
         self._codes: dict[str, dict] = {}
-        self._access: dict[str, tuple[Grant, float]] = {}
-        self._refresh: dict[str, Grant] = {}
+        self._tokens = IssuedTokens()
         self._deny = 0
         self._routes: dict[tuple[str, str], Callable[[ApiRequest], tuple[int, object]]] = {
             ("GET", "/userinfo"): lambda r: (200, {"sub": r.grant.account, "email": r.grant.account,
@@ -250,7 +305,7 @@ class OAuthProvider:
     def expire_tokens(self) -> None:
         """Every access token issued so far stops working (401): the next call must refresh."""
         with self._lock:
-            self._access = {token: (grant, 0.0) for token, (grant, _) in self._access.items()}
+            self._tokens.expire()
 
     def route(self, method: str, path: str):
         """Decorator: ``handler(ApiRequest) -> (status, json)`` answers ``method`` ``/api<path>`` for a valid token."""
@@ -359,28 +414,24 @@ class OAuthProvider:
                 if entry is None or entry["redirect_uri"] != body.get("redirect_uri"):
                     return 400, {}, {"error": "invalid_grant"}
                 if entry["challenge"]:
-                    verifier = body.get("code_verifier") or ""
-                    digest = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-                    if entry["method"] != "S256" or digest != entry["challenge"]:
+                    if entry["method"] != "S256" or s256(body.get("code_verifier") or "") != entry["challenge"]:
                         return 400, {}, {"error": "invalid_grant", "error_description": "PKCE verification failed"}
                 grant = Grant(entry["account"], entry["scopes"])
             elif body.get("grant_type") == "refresh_token":
-                grant = self._refresh.get(body.get("refresh_token", ""))
+                grant = self._tokens.refresh.get(body.get("refresh_token", ""))
                 if grant is None or grant.revoked:
                     return 400, {}, {"error": "invalid_grant"}
                 if not self.rotate_refresh_tokens:
                     return 200, {}, self._issue(grant, new_refresh=False)
-                del self._refresh[grant.refresh_token]
+                self._tokens.drop_refresh(grant)
             else:
                 return 400, {}, {"error": "unsupported_grant_type"}
             return 200, {}, self._issue(grant, new_refresh=True)
 
     def _issue(self, grant: Grant, new_refresh: bool) -> dict:
-        access = secrets.token_urlsafe(24)
-        self._access[access] = (grant, time.time() + self.token_lifetime)
+        access = self._tokens.issue_access(grant, self.token_lifetime)
         if new_refresh:
-            grant.refresh_token = secrets.token_urlsafe(24)
-            self._refresh[grant.refresh_token] = grant
+            self._tokens.issue_refresh(grant)
         answer = {"access_token": access, "token_type": "Bearer", "expires_in": self.token_lifetime,
                   "scope": " ".join(grant.scopes)}
         if new_refresh:
@@ -390,11 +441,9 @@ class OAuthProvider:
     def _revoke(self, body: dict):
         token = body.get("token", "")
         with self._lock:
-            grant = self._refresh.get(token) or (self._access.get(token) or (None, 0))[0]
+            grant = self._tokens.holder(token)
             if grant is not None:
-                grant.revoked = True
-                self._refresh.pop(grant.refresh_token or "", None)
-                self._access = {t: v for t, v in self._access.items() if v[0] is not grant}
+                self._tokens.revoke(grant)
         return 200, {}, None  # RFC 7009 §2.2: 200 whether or not the token was known
 
     def _api(self, method: str, path: str, args: dict, body: object, authorization: str | None):
@@ -403,8 +452,8 @@ class OAuthProvider:
             return 404, {}, {"error": "not_found"}
         token = (authorization or "").removeprefix("Bearer ")
         with self._lock:
-            grant, expires = self._access.get(token, (None, 0.0))
-        if grant is None or grant.revoked or expires <= time.time():
+            grant = self._tokens.bearer(token)
+        if grant is None:
             return 401, {"WWW-Authenticate": 'Bearer error="invalid_token"'}, {"error": "invalid_token"}
         status, payload = route(ApiRequest(method, path.removeprefix("/api"), args, body, grant))
         return status, {}, payload

@@ -5,11 +5,14 @@ An apispec plugin (flask-smorest's ``extra_plugins``) adds, per connector, the c
 action's parameters, from the same declarations as the agent tools), and makes the request body of
 the generic routes ``POST /connectors/{key}/config``, ``PATCH …/settings`` and ``POST
 …/actions/{name}`` ``anyOf`` those components. Field schemas say what ``core.api.forms`` checks.
+The names come from ``core.component_names``; the plugin registry refuses a connector whose name
+is taken, so none is renamed or overwritten here.
 """
 from __future__ import annotations
 
 from apispec import BasePlugin
 
+from core.component_names import action_name, config_name, settings_name
 from voice_tools.schemas import param_schema
 
 PREFIX = "/api/v1/connectors/{key}"
@@ -23,11 +26,6 @@ _FIELDS = {
     "list": lambda f: {"type": "array", "maxItems": 50, "uniqueItems": True,
                        "items": {"type": "string", "maxLength": 2048}},
 }
-
-
-def pascal(*names: str) -> str:
-    """``("acme_tasks", "list_open")`` → ``AcmeTasksListOpen``."""
-    return "".join(word.capitalize() for name in names for word in name.split("_"))
 
 
 def field_schema(f) -> dict:
@@ -86,10 +84,10 @@ class ConnectorComponents(BasePlugin):
         configs, settings, actions = [], [], []
         for spec_ in sorted(self.registry.connectors.values(), key=lambda c: c.key):
             if spec_.kind == "config" and spec_.fields:
-                configs.append(self._add(spec, pascal(spec_.key, "config"), fields_schema(spec_.fields),
+                configs.append(self._add(spec, config_name(spec_.key), fields_schema(spec_.fields),
                                          f"What POST {PREFIX.replace('{key}', spec_.key)}/config accepts"))
             if spec_.settings:
-                settings.append(self._add(spec, pascal(spec_.key, "settings"),
+                settings.append(self._add(spec, settings_name(spec_.key),
                                           fields_schema(spec_.settings, partial=True),
                                           f"What PATCH {PREFIX.replace('{key}', spec_.key)}/settings accepts"))
             for action in spec_.actions:
@@ -97,7 +95,7 @@ class ConnectorComponents(BasePlugin):
                     schema = action_schema(action)
                 except ValueError:  # a parameter type no schema expresses: the tools catalog reports it
                     continue
-                actions.append(self._add(spec, pascal(spec_.key, action.name, "args"), schema))
+                actions.append(self._add(spec, action_name(spec_.key, action.name), schema))
         self.bodies = {(PREFIX + "/config", "post"): configs, (PREFIX + "/settings", "patch"): settings,
                        (PREFIX + "/actions/{name}", "post"): actions}
 

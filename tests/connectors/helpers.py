@@ -4,7 +4,19 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlparse
 
 from core.models import User
-from tests.conftest import FRONTEND
+from tests.conftest import FRONTEND, platform_env
+
+#: The user the connector tests act as, and their organization.
+USER, ORG = "u1", "o1"
+
+
+def signed_in(start_platform, database_url: str, **env):
+    """The platform on ``database_url`` with ``env``, and a browser signed in as :data:`USER` that
+    reads English (the tests compare the connectors' messages as written)."""
+    platform = start_platform(platform_env(database_url, **env))
+    browser = platform.browser(USER, ORG)
+    browser.headers["Accept-Language"] = "en"
+    return platform, browser
 
 
 def oauth_dance(platform, browser, key: str) -> dict:

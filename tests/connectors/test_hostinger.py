@@ -3,12 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import platform_env
-from tests.connectors.helpers import accepted_config, refused_config, revoked, run, status
+from tests.connectors.helpers import ORG, USER, accepted_config, refused_config, revoked, run, signed_in, status
 from tests.fakes.hostinger import FakeHostinger
 
 TOKEN = "hostinger-api-token-0042"
-USER, ORG = "u1", "o1"
 
 
 @pytest.fixture
@@ -20,10 +18,7 @@ def fake_hostinger():
 
 def start(start_platform, database_url, fake):
     """The platform with Hostinger pointed at ``fake``; a browser signed in as USER."""
-    p = start_platform(platform_env(database_url, HOSTINGER_API_ROOT=fake.url))
-    browser = p.browser(USER, ORG)
-    browser.headers["Accept-Language"] = "en"  # these tests read the connector's messages as written
-    return p, browser
+    return signed_in(start_platform, database_url, HOSTINGER_API_ROOT=fake.url)
 
 
 @pytest.fixture

@@ -13,11 +13,9 @@ import pytest
 import requests
 from moto.server import ThreadedMotoServer
 
-from tests.conftest import platform_env
-from tests.connectors.helpers import accepted_config, refused_config, revoked, run, status
+from tests.connectors.helpers import ORG, USER, accepted_config, refused_config, revoked, run, signed_in, status
 from tests.services import LOOPBACK, free_port
 
-USER, ORG = "u1", "o1"
 S3_POLICY = json.dumps({"Version": "2012-10-17",
                         "Statement": [{"Effect": "Allow", "Action": ["s3:*", "iam:*"], "Resource": "*"}]})
 
@@ -75,24 +73,16 @@ def account(s3_server):
     return s3_server.new_account()
 
 
-def start(start_platform, database_url, **env):
-    """The platform; a browser signed in as USER."""
-    p = start_platform(platform_env(database_url, **env))
-    browser = p.browser(USER, ORG)
-    browser.headers["Accept-Language"] = "en"  # these tests read the connector's messages as written
-    return p, browser
-
-
 @pytest.fixture
 def connected(start_platform, tmp_path, account):
     """The platform on SQLite with USER's bucket connected."""
-    p, user = start(start_platform, f"sqlite:///{tmp_path}/x.db")
+    p, user = signed_in(start_platform, f"sqlite:///{tmp_path}/x.db")
     accepted_config(p, user, "minio", account, "secret_key")
     return p, user
 
 
 def test_connect_upload_list_and_revoke(start_platform, database_url, account, s3_server):
-    p, user = start(start_platform, database_url)
+    p, user = signed_in(start_platform, database_url)
     wrong = refused_config(p, user, "minio", {**account, "secret_key": "not-the-secret"}, USER, ORG, "not-the-secret")
     assert wrong["message"] == "The storage server refused the access key or secret key."
 
@@ -134,13 +124,13 @@ def test_connect_upload_list_and_revoke(start_platform, database_url, account, s
     ({"endpoint": "https://s3.example.com/path"}, "The endpoint is a host name", "endpoint"),
 ])
 def test_refused_configs(start_platform, tmp_path, account, change, message, field):
-    p, user = start(start_platform, f"sqlite:///{tmp_path}/x.db")
+    p, user = signed_in(start_platform, f"sqlite:///{tmp_path}/x.db")
     body = refused_config(p, user, "minio", {**account, **change}, USER, ORG, account["secret_key"])
     assert body["message"].startswith(message) and body["errors"]["field"] == field
 
 
 def test_private_endpoint_is_refused_without_allow_private(start_platform, tmp_path, account):
-    p, user = start(start_platform, f"sqlite:///{tmp_path}/x.db", CONNECTORS_ALLOW_PRIVATE_HOSTS="0")
+    p, user = signed_in(start_platform, f"sqlite:///{tmp_path}/x.db", CONNECTORS_ALLOW_PRIVATE_HOSTS="0")
     body = refused_config(p, user, "minio", account, USER, ORG, account["secret_key"])
     assert body["message"].startswith(f"{LOOPBACK} is not allowed: for security")
     assert body["errors"] == {"reason": "invalid_credentials", "cause": "forbidden_host", "field": "endpoint"}

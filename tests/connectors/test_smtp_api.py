@@ -3,10 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import platform_env
-from tests.connectors.helpers import accepted_config, configure, refused_config, revoked, run, status
-
-USER, ORG = "u1", "o1"
+from tests.connectors.helpers import (ORG, USER, accepted_config, configure, refused_config, revoked, run, signed_in,
+                                     status)
 
 
 @pytest.fixture
@@ -17,24 +15,16 @@ def values(smtp_server, monkeypatch):
             "password": smtp_server.password, "from_address": "alice@example.com", "tls_mode": "starttls"}
 
 
-def start(start_platform, database_url, **env):
-    """The platform; a browser signed in as USER."""
-    p = start_platform(platform_env(database_url, **env))
-    browser = p.browser(USER, ORG)
-    browser.headers["Accept-Language"] = "en"  # these tests read the connector's messages as written
-    return p, browser
-
-
 @pytest.fixture
 def connected(start_platform, tmp_path, values):
     """The platform on SQLite with USER's SMTP account connected."""
-    p, user = start(start_platform, f"sqlite:///{tmp_path}/x.db")
+    p, user = signed_in(start_platform, f"sqlite:///{tmp_path}/x.db")
     accepted_config(p, user, "smtp", values, "password")
     return p, user
 
 
 def test_connect_send_and_revoke(start_platform, database_url, smtp_server, values):
-    p, user = start(start_platform, database_url)
+    p, user = signed_in(start_platform, database_url)
     bad = refused_config(p, user, "smtp", {**values, "password": "wrong-Pa55"}, USER, ORG, "wrong-Pa55")
     assert bad["message"] == "The SMTP server refused the username or password."
     assert bad["errors"]["field"] == "password"
@@ -72,7 +62,7 @@ def test_invalid_recipient_is_invalid_input(connected, smtp_server):
 
 
 def test_private_host_is_refused_by_the_ssrf_guard(start_platform, tmp_path, values):
-    p, user = start(start_platform, f"sqlite:///{tmp_path}/x.db", CONNECTORS_ALLOW_PRIVATE_HOSTS="0")
+    p, user = signed_in(start_platform, f"sqlite:///{tmp_path}/x.db", CONNECTORS_ALLOW_PRIVATE_HOSTS="0")
     body = refused_config(p, user, "smtp", values, USER, ORG, values["password"])
     assert body["message"].startswith("localhost is not allowed: for security")
     assert "127.0.0.1" not in body["message"]

@@ -3,14 +3,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import platform_env
-from tests.connectors.helpers import accepted_config, configure, refused_config, revoked, run, status
+from tests.connectors.helpers import ORG, USER, accepted_config, configure, refused_config, revoked, run, signed_in, status
 from tests.fakes.twilio import FakeTwilio
 
 SID = "AC" + "0123456789abcdef" * 2
 TOKEN = "twilio-auth-token-0042"
 NUMBER = "+14155550100"
-USER, ORG = "u1", "o1"
 GOOD = {"account_sid": SID, "auth_token": TOKEN, "from_number": NUMBER}
 
 
@@ -23,10 +21,7 @@ def fake_twilio():
 
 def start(start_platform, database_url, fake):
     """The platform with Twilio pointed at ``fake``; a browser signed in as USER."""
-    p = start_platform(platform_env(database_url, TWILIO_API_ROOT=fake.url))
-    browser = p.browser(USER, ORG)
-    browser.headers["Accept-Language"] = "en"  # these tests read the connector's messages as written
-    return p, browser
+    return signed_in(start_platform, database_url, TWILIO_API_ROOT=fake.url)
 
 
 @pytest.fixture

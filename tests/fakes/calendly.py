@@ -16,14 +16,13 @@ Endpoints:
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import secrets
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from urllib.parse import unquote_plus
+
+from core.testing import s256
 
 from .http import (
     OAuthProviderFake,
@@ -38,10 +37,6 @@ from .http import (
 __all__ = ["FakeCalendly"]
 
 API = "https://api.calendly.com"
-
-
-def _s256(verifier: str) -> str:
-    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
 
 
 def _oauth_error(error: str, description: str, status: int = 400) -> Response:
@@ -75,7 +70,6 @@ class FakeCalendly(OAuthProviderFake):
         super().__init__(client_id, client_secret)
         self.access_token_ttl = 7200
         self.refresh_latency = 0.0
-        self.refresh_count = 0
         self.user = {"uri": f"{API}/users/AAAA1111", "name": "Alice Example", "email": "alice@example.com",
                      "timezone": "Europe/Paris", "current_organization": f"{API}/organizations/ORG1111",
                      "scheduling_url": "https://calendly.com/alice"}
@@ -134,9 +128,7 @@ class FakeCalendly(OAuthProviderFake):
         return redirect(params["redirect_uri"], {"code": code, "state": params.get("state", "")})
 
     def _client_ok(self, request: Request, form: dict) -> bool:
-        basic = request.basic()
-        client = tuple(map(unquote_plus, basic)) if basic else (form.get("client_id"), form.get("client_secret"))
-        return client == (self.client_id, self.client_secret)
+        return self.client_credentials(request, form) == (self.client_id, self.client_secret)
 
     @route("POST", r"/oauth/token")
     def token(self, request: Request) -> Response:
@@ -148,7 +140,7 @@ class FakeCalendly(OAuthProviderFake):
             params = self._codes.pop(form.get("code", ""), None)
             if params is None or form.get("redirect_uri") != params["redirect_uri"]:
                 return _oauth_error("invalid_grant", "The provided authorization grant is invalid.")
-            if params.get("code_challenge") and _s256(form.get("code_verifier", "")) != params["code_challenge"]:
+            if params.get("code_challenge") and s256(form.get("code_verifier", "")) != params["code_challenge"]:
                 return _oauth_error("invalid_grant", "The code verifier does not match.")
             grant = _Grant(params.get("scope", "default").split())
             self._grants.append(grant)

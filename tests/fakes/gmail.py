@@ -80,11 +80,10 @@ class FakeGmail(FakeGoogle):
     def gmail_api(self, request: Request, api_path: str) -> Response:
         """Authenticate, validate against the discovery document and the scopes, then run one call."""
         try:
-            entry = self._access_tokens.get(request.bearer() or "")
-            if entry is None or entry[1] <= time.time():
+            grant = self._tokens.bearer(request.bearer() or "")
+            if grant is None:
                 raise _ApiError(401, "Request had invalid authentication credentials.", "authError",
                                 location="Authorization", locationType="header")
-            grant = entry[0]
             method, params = self._gmail_method(request.method, "gmail/v1/" + api_path)
             body = self._gmail_validate(method, request)
             if not set(method.desc.get("scopes", ())) & set(grant.scopes):
@@ -95,12 +94,12 @@ class FakeGmail(FakeGoogle):
                 if method.id == "gmail.users.messages.get" and request.arg("format", "full") in ("full", "raw"):
                     raise _ApiError(403, f"Metadata scope doesn't allow format {request.arg('format', 'full').upper()}",
                                     "forbidden")
-            if params.get("userId") not in ("me", grant.email):
-                raise _ApiError(403, "Delegation denied for " + grant.email, "forbidden")
+            if params.get("userId") not in ("me", grant.account):
+                raise _ApiError(403, "Delegation denied for " + grant.account, "forbidden")
             handler = getattr(self, "_" + method.id.replace(".", "_"), None)
             if handler is None:
                 raise _ApiError(501, f"{method.id} is not implemented by FakeGmail", "notImplemented")
-            return handler(grant.email, request, body, **params)
+            return handler(grant.account, request, body, **params)
         except _ApiError as error:
             return error.response
 

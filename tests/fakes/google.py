@@ -16,10 +16,8 @@ Endpoints:
 
 from __future__ import annotations
 
-import base64
 import copy
 import functools
-import hashlib
 import json
 import os
 import re
@@ -36,9 +34,11 @@ from email.parser import BytesParser
 from email.policy import compat32
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import parse_qs, unquote, unquote_plus, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import googleapiclient
+
+from core.testing import Grant, IssuedTokens, s256
 
 from .http import (
     OAuthProviderFake,
@@ -201,10 +201,6 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _s256(verifier: str) -> str:
-    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-
-
 def _merge(target: dict, patch: dict) -> None:
     """Patch semantics: objects merge recursively, other values replace, ``null`` clears."""
     for key, value in patch.items():
@@ -214,16 +210,6 @@ def _merge(target: dict, patch: dict) -> None:
             _merge(target[key], value)
         else:
             target[key] = copy.deepcopy(value)
-
-
-@dataclass
-class _Grant:
-    """One user consent: the tokens it issued are revoked together."""
-
-    email: str
-    scopes: list[str]
-    refresh_token: str | None = None
-    revoked: bool = False
 
 
 @dataclass
@@ -290,7 +276,6 @@ class FakeGoogle(OAuthProviderFake):
         self.quota_user_per_min: int | None = None
         self.quota_project_per_min: int | None = None
         self.quota_window = 60.0
-        self.refresh_count = 0
         self.quota_errors = 0
         self.authorize_params: list[dict[str, str]] = []
         self._calendar_calls = 0
@@ -298,9 +283,8 @@ class FakeGoogle(OAuthProviderFake):
         self._consent_email: str | None = None
         self._granted_scopes_next: list[str] | None = None
         self._codes: dict[str, _Code] = {}
-        self._grants: list[_Grant] = []
-        self._access_tokens: dict[str, tuple[_Grant, float]] = {}  # token -> (grant, expires at)
-        self._refresh_tokens: dict[str, _Grant] = {}
+        self._grants: list[Grant] = []  # one per consent (``account`` is the email); tokens in _tokens
+        self._tokens = IssuedTokens()
         self._revision = 0  # bumped by every event change; etags and sync tokens derive from it
         self._sync_floor = 0  # sync tokens older than this answer 410 fullSyncRequired
         self.channel_ttl = 7 * 24 * 3600.0
@@ -371,20 +355,20 @@ class FakeGoogle(OAuthProviderFake):
     def refresh_tokens(self, email: str) -> list[str]:
         """The live refresh tokens of ``email``, oldest first."""
         with self.lock:
-            return [g.refresh_token for g in self._grants if g.email == email and g.refresh_token]
+            return [g.refresh_token for g in self._grants if g.account == email and g.refresh_token]
 
     def revoke_grant(self, email: str) -> int:
         """Simulate the user removing the app's access in their Google account; return grants revoked."""
         with self.lock:
-            grants = [g for g in self._grants if g.email == email and not g.revoked]
+            grants = [g for g in self._grants if g.account == email and not g.revoked]
             for grant in grants:
-                self._revoke(grant)
+                self._tokens.revoke(grant)
             return len(grants)
 
     def expire_access_tokens(self) -> None:
         """Make every access token issued so far expired."""
         with self.lock:
-            self._access_tokens = {token: (grant, 0.0) for token, (grant, _) in self._access_tokens.items()}
+            self._tokens.expire()
 
     def events(self, email: str, calendar_id: str | None = None, include_deleted: bool = False) -> list[dict]:
         """Copies of the events of ``email``'s calendar (primary by default), tombstones optional."""
@@ -485,7 +469,7 @@ class FakeGoogle(OAuthProviderFake):
         if self._granted_scopes_next is not None:
             scopes = [s for s in scopes if s in self._granted_scopes_next]
         if params.get("include_granted_scopes") == "true":  # incremental: the earlier grants' scopes join
-            earlier = [s for g in self._grants if g.email == email and not g.revoked for s in g.scopes]
+            earlier = [s for g in self._grants if g.account == email and not g.revoked for s in g.scopes]
             scopes = list(dict.fromkeys([*earlier, *scopes]))
         self._consent_email = self._granted_scopes_next = None
         code = "4/0fake-" + secrets.token_urlsafe(24)
@@ -511,10 +495,7 @@ class FakeGoogle(OAuthProviderFake):
     def token(self, request: Request) -> Response:
         """Token endpoint: ``authorization_code`` (with PKCE) and ``refresh_token`` grants."""
         form = request.form()
-        basic = request.basic()
-        client_id, client_secret = (
-            map(unquote_plus, basic) if basic else (form.get("client_id"), form.get("client_secret"))
-        )
+        client_id, client_secret = self.client_credentials(request, form)
         if not client_id:
             return _oauth_error("invalid_request", "Could not determine client ID from request.")
         if client_id != self.client_id or client_secret != self.client_secret:
@@ -524,7 +505,7 @@ class FakeGoogle(OAuthProviderFake):
             return self._exchange_code(form)
         if grant_type == "refresh_token":
             self.refresh_count += 1
-            grant = self._refresh_tokens.get(form.get("refresh_token", ""))
+            grant = self._tokens.refresh.get(form.get("refresh_token", ""))
             if grant is None:
                 return _oauth_error("invalid_grant", "Token has been expired or revoked.")
             return json_response(self._issue(grant, refresh=False), headers=_NO_STORE)
@@ -539,7 +520,7 @@ class FakeGoogle(OAuthProviderFake):
         verifier = form.get("code_verifier")
         if not verifier:
             return _oauth_error("invalid_grant", "Missing code verifier.")
-        if _s256(verifier) != code.code_challenge:
+        if s256(verifier) != code.code_challenge:
             return _oauth_error("invalid_grant", "Invalid code verifier.")
         grant = self._new_grant(code.email, code.scopes)
         return json_response(self._issue(grant, refresh=code.offline), headers=_NO_STORE)
@@ -548,20 +529,19 @@ class FakeGoogle(OAuthProviderFake):
     def revoke(self, request: Request) -> Response:
         """Revocation endpoint: revoke the grant of an access or refresh token."""
         token = request.form().get("token") or request.arg("token") or ""
-        grant = self._refresh_tokens.get(token) or self._access_tokens.get(token, (None, 0))[0]
+        grant = self._tokens.holder(token)
         if grant is None:
             return _oauth_error("invalid_token", "Token expired or revoked")
-        self._revoke(grant)
+        self._tokens.revoke(grant)
         return json_response({})
 
-    def _new_grant(self, email: str, scopes: list[str]) -> _Grant:
-        grant = _Grant(email, scopes)
+    def _new_grant(self, email: str, scopes: list[str]) -> Grant:
+        grant = Grant(email, scopes)
         self._grants.append(grant)
         return grant
 
-    def _issue(self, grant: _Grant, refresh: bool) -> dict:
-        token = "ya29.fake-" + secrets.token_urlsafe(24)
-        self._access_tokens[token] = (grant, time.time() + self.access_token_ttl)
+    def _issue(self, grant: Grant, refresh: bool) -> dict:
+        token = self._tokens.issue_access(grant, self.access_token_ttl, "ya29.fake-" + secrets.token_urlsafe(24))
         body = {
             "access_token": token,
             "expires_in": self.access_token_ttl,
@@ -569,19 +549,11 @@ class FakeGoogle(OAuthProviderFake):
             "token_type": "Bearer",
         }
         if refresh:
-            grant.refresh_token = body["refresh_token"] = "1//fake-" + secrets.token_urlsafe(32)
-            self._refresh_tokens[grant.refresh_token] = grant
-            live = [g for g in self._grants if g.email == grant.email and g.refresh_token]
+            body["refresh_token"] = self._tokens.issue_refresh(grant, "1//fake-" + secrets.token_urlsafe(32))
+            live = [g for g in self._grants if g.account == grant.account and g.refresh_token]
             for oldest in live[: max(0, len(live) - self.refresh_token_limit)]:
-                del self._refresh_tokens[oldest.refresh_token]
-                oldest.refresh_token = None
+                self._tokens.drop_refresh(oldest)
         return body
-
-    def _revoke(self, grant: _Grant) -> None:
-        grant.revoked = True
-        self._refresh_tokens.pop(grant.refresh_token, None)
-        grant.refresh_token = None
-        self._access_tokens = {t: v for t, v in self._access_tokens.items() if v[0] is not grant}
 
     # ----------------------------------------------------------------- Calendar API plumbing
 
@@ -589,8 +561,8 @@ class FakeGoogle(OAuthProviderFake):
     def calendar_api(self, request: Request, api_path: str) -> Response:
         """Authenticate, rate-limit, validate against discovery, then run one Calendar call."""
         try:
-            entry = self._access_tokens.get(request.bearer() or "")
-            if entry is None or entry[1] <= time.time():
+            grant = self._tokens.bearer(request.bearer() or "")
+            if grant is None:
                 raise _ApiError(
                     401,
                     "Request had invalid authentication credentials. Expected OAuth 2 access token, "
@@ -599,8 +571,7 @@ class FakeGoogle(OAuthProviderFake):
                     location="Authorization",
                     locationType="header",
                 )
-            grant = entry[0]
-            self._check_quota(grant.email)
+            self._check_quota(grant.account)
             method, path_params = self._find_method(request.method, api_path)
             body = self._validate(method, request)
             if not set(method.desc.get("scopes", ())) & set(grant.scopes):
@@ -608,7 +579,7 @@ class FakeGoogle(OAuthProviderFake):
             handler = _CALENDAR_HANDLERS.get(method.id)
             if handler is None:
                 raise _ApiError(501, f"{method.id} is not implemented by FakeGoogle", "notImplemented")
-            return handler(self, self._accounts[grant.email], request, body, **path_params)
+            return handler(self, self._accounts[grant.account], request, body, **path_params)
         except _ApiError as error:
             return error.response
 

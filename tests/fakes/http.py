@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, unquote_plus, urlencode, urlsplit
 
 __all__ = ["FakeServer", "Request", "Response", "json_response", "redirect", "route", "text_response"]
 
@@ -293,7 +293,8 @@ class OAuthProviderFake(FakeServer):
 
     Subclasses set ``ENV_PREFIX`` (``SLACK``…) and ``ENDPOINTS`` (``AUTH_URI``, ``TOKEN_URI``,
     ``REVOKE_URI``, ``API_ROOT`` → path on this server); their authorize route asks
-    :meth:`consent_denied` first.
+    :meth:`consent_denied` first, their token endpoint reads :meth:`client_credentials` and counts
+    the refresh grants it receives in ``refresh_count``.
     """
 
     ENV_PREFIX = ""
@@ -302,6 +303,7 @@ class OAuthProviderFake(FakeServer):
     def __init__(self, client_id: str, client_secret: str, latency: float = 0.0) -> None:
         super().__init__(latency=latency)
         self.client_id, self.client_secret = client_id, client_secret
+        self.refresh_count = 0
         self._deny_next = False
 
     def env(self) -> dict[str, str]:
@@ -314,6 +316,13 @@ class OAuthProviderFake(FakeServer):
         """Make the next consent end with ``error=access_denied``."""
         with self.lock:
             self._deny_next = True
+
+    @staticmethod
+    def client_credentials(request: Request, form: dict) -> tuple[str | None, str | None]:
+        """The client's id and secret as RFC 6749 §2.3.1 sends them: HTTP Basic (each part
+        form-urlencoded), else ``client_id`` and ``client_secret`` in ``form``."""
+        basic = request.basic()
+        return tuple(map(unquote_plus, basic)) if basic else (form.get("client_id"), form.get("client_secret"))
 
     def consent_denied(self) -> bool:
         """Whether this consent is the one :meth:`deny_next` asked to deny (then forgotten)."""

@@ -20,7 +20,6 @@ from __future__ import annotations
 import secrets
 import uuid
 from datetime import UTC, datetime
-from urllib.parse import unquote_plus
 
 from .http import (
     OAuthProviderFake,
@@ -59,7 +58,6 @@ class FakeNotion(OAuthProviderFake):
     def __init__(self, client_id: str = "notion-client", client_secret: str = "notion-secret"):
         super().__init__(client_id, client_secret)
         self.issue_refresh_tokens = True
-        self.refresh_count = 0
         self.revoked: list[str] = []
         self.created: list[dict] = []
         self.pages: dict[str, dict] = {}
@@ -112,8 +110,7 @@ class FakeNotion(OAuthProviderFake):
 
     def _client_body(self, request: Request) -> dict | Response:
         """Check Basic client auth and a JSON body; return the body or the error response."""
-        basic = request.basic()
-        if basic is None or tuple(map(unquote_plus, basic)) != (self.client_id, self.client_secret):
+        if self.client_credentials(request, {}) != (self.client_id, self.client_secret):  # Basic only
             return json_response({"error": "invalid_client", "error_description": "Invalid client."}, 401)
         if not request.headers.get("content-type", "").startswith("application/json"):
             return json_response({"error": "invalid_request", "error_description": "Body must be JSON."}, 400)

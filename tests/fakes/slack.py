@@ -12,13 +12,13 @@ Endpoints:
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import secrets
 import time
 from dataclasses import dataclass, field
-from urllib.parse import parse_qs, unquote_plus
+from urllib.parse import parse_qs
+
+from core.testing import s256
 
 from .http import (
     OAuthProviderFake,
@@ -34,10 +34,6 @@ __all__ = ["FakeSlack"]
 
 TEAM = {"id": "T0FAKE01", "name": "Acme"}
 BOT_USER = "U0BOT001"
-
-
-def _s256(verifier: str) -> str:
-    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
 
 
 @dataclass
@@ -72,7 +68,6 @@ class FakeSlack(OAuthProviderFake):
     def __init__(self, client_id: str = "slack-client", client_secret: str = "slack-secret"):
         super().__init__(client_id, client_secret)
         self.rotation = False
-        self.refresh_count = 0
         self.posted: list[dict] = []
         self.authorize_params: list[dict[str, str]] = []
         self.channels = {
@@ -136,8 +131,7 @@ class FakeSlack(OAuthProviderFake):
         """Exchange a code, or (rotation) a single-use refresh token, for a bot token."""
         try:
             args = self._args(request)
-            basic = request.basic()
-            client_id, secret = map(unquote_plus, basic) if basic else (args.get("client_id"), args.get("client_secret"))
+            client_id, secret = self.client_credentials(request, args)
             if client_id != self.client_id:
                 raise SlackError("invalid_client_id")
             if secret != self.client_secret:
@@ -152,7 +146,7 @@ class FakeSlack(OAuthProviderFake):
                 raise SlackError("invalid_code")
             if args.get("redirect_uri") != params["redirect_uri"]:
                 raise SlackError("bad_redirect_uri")
-            if params.get("code_challenge") and _s256(args.get("code_verifier", "")) != params["code_challenge"]:
+            if params.get("code_challenge") and s256(args.get("code_verifier", "")) != params["code_challenge"]:
                 raise SlackError("invalid_code_verifier")
             install = _Install(params["scope"].split(","))
             self._installs.append(install)
