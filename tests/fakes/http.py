@@ -166,12 +166,15 @@ class FakeServer:
         requests: every HTTP request received, in order (:class:`Request` records).
         latency: seconds added before handling each request.
         lock: re-entrant lock held while a handler runs; hold it to read or change state.
+        max_in_flight: the most requests the server was handling at once (received, not yet answered).
     """
 
     def __init__(self, latency: float = 0.0) -> None:
         self.latency = latency
         self.lock = threading.RLock()
         self.requests: list[Request] = []
+        self.max_in_flight = 0
+        self._in_flight = 0
         self._injections: list[_Injection] = []
         self._routes = {
             name: func.route
@@ -254,9 +257,12 @@ class FakeServer:
         """Record ``request``, wait ``latency``, then :meth:`dispatch` it under the lock."""
         with self.lock:
             self.requests.append(request)
+            self._in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self._in_flight)
         if self.latency:
             time.sleep(self.latency)
         with self.lock:
+            self._in_flight -= 1
             try:
                 return self.dispatch(request)
             except Exception:  # noqa: BLE001 - a bug in the fake: show it to the test

@@ -1,6 +1,7 @@
 """Sync through Redis and real ``connectors worker`` processes."""
 from __future__ import annotations
 
+import pytest
 from redis import Redis
 from rq import Queue
 
@@ -110,10 +111,31 @@ def test_users_are_served_in_turn(worker_env, start_platform, workers, fake_goog
             new_appointment(platform, browser, f"{name} {i}", hour=i % 20, allow_conflict=True)
     for browser in browsers.values():
         browser.patch(platform.api(f"{CALENDAR}/settings"), json={"sync_enabled": True})
-    workers.start("--concurrency", "1", "--reconcile-every", "0")
+    workers.start("--concurrency", "1", "--threads", "1", "--reconcile-every", "0")
     wait_until(lambda: all(len(fake_google.events(f"{name}@example.com")) == 60 for name in browsers),
                timeout=30, what="both users synced\n" + workers.logs())
     events = sorted((int(e["etag"].strip('"')), e["summary"].split()[0])
                     for name in browsers for e in fake_google.events(f"{name}@example.com"))
     turns = [owner for n, (_, owner) in enumerate(events) if n == 0 or events[n - 1][1] != owner]
     assert turns == ["alice", "bob", "alice", "bob"]  # 50 each in turn, then the rest; not 60 then 60
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_a_worker_has_several_users_rounds_in_flight(worker_env, start_platform, workers, fake_google, threads):
+    platform = start_platform(worker_env)
+    browsers = {name: platform.browser(name, "org-r") for name in ("alice", "bob", "carol")}
+    for name, browser in browsers.items():
+        if name != "alice":
+            fake_google.add_account(f"{name}@example.com")
+        connect_google(platform, browser, fake_google, f"{name}@example.com")
+        browser.patch(platform.api(f"{CALENDAR}/settings"), json={"sync_enabled": False})
+        for i in range(2):
+            new_appointment(platform, browser, f"{name} {i}", hour=9 + i)
+    for browser in browsers.values():
+        browser.patch(platform.api(f"{CALENDAR}/settings"), json={"sync_enabled": True})
+    fake_google.latency, fake_google.max_in_flight = 0.5, 0
+    workers.start("--concurrency", "1", "--threads", str(threads), "--reconcile-every", "0")
+    wait_until(lambda: all(len(fake_google.events(f"{name}@example.com")) == 2 for name in browsers),
+               timeout=60, what="every user synced\n" + workers.logs())
+    # one worker process: one call at a time with one run thread; several users' batches at once with three
+    assert fake_google.max_in_flight == 1 if threads == 1 else fake_google.max_in_flight >= 2
