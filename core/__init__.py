@@ -41,6 +41,7 @@ from core.models import (  # noqa: E402
     Appointment, Base as Model, User, UserConnector, UserConnectorCredential, UTCDateTime, utcnow,
 )
 from core.db import get_session  # noqa: E402
+from core.event_links import EventLink  # noqa: E402
 # Who is calling, and the typed handle on the platform's services.
 from core.auth import CurrentUser, current_user, public  # noqa: E402
 from core.actions import ActionContext  # noqa: E402
@@ -59,7 +60,7 @@ __all__ = [
     "api_root", "call_with_token", "error_for_status", "rate_limited", "request_json", "retry_after",
     "trying_credentials", "PinnedPoolManager", "guarded_session", "private_hosts_allowed", "resolve_public",
     "LockTimeout", "Bucket", "Grant", "Quota", "dispatch", "dispatch_in", "enqueue_after_commit",
-    "Model", "UTCDateTime", "utcnow", "Appointment", "User", "UserConnector", "UserConnectorCredential",
+    "Model", "UTCDateTime", "utcnow", "EventLink", "Appointment", "User", "UserConnector", "UserConnectorCredential",
     "get_session", "InvalidAppointment", "cancel_appointment", "update_appointment",
     "CurrentUser", "current_user", "may_write_for", "public", "ActionContext", "Platform", "current_platform",
     "settings_of",
