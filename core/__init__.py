@@ -42,9 +42,11 @@ from core.models import (  # noqa: E402
     Appointment, Base as Model, User, UserConnector, UserConnectorCredential, UTCDateTime, utcnow,
 )
 from core.db import get_session  # noqa: E402
+from core.event_links import EventLink  # noqa: E402
 # Who is calling, and the typed handle on the platform's services.
 from core.auth import CurrentUser, current_user, public  # noqa: E402
 from core.actions import ActionContext  # noqa: E402
+from core.action_times import parse_datetime, parse_event_end, parse_time_range, parse_time_zone  # noqa: E402
 from core.platform import Platform, current_platform  # noqa: E402
 from core.connections import settings_of  # noqa: E402
 from core.appointments import InvalidAppointment, cancel as cancel_appointment, update as update_appointment  # noqa: E402,E501
@@ -61,9 +63,10 @@ __all__ = [
     "trying_credentials", "PinnedPoolManager", "guarded_session", "private_hosts_allowed", "resolve_public",
     "LockTimeout", "Bucket", "Grant", "Quota", "dispatch", "dispatch_in", "enqueue_after_commit", "hand_off",
     "others_waiting",
-    "Model", "UTCDateTime", "utcnow", "Appointment", "User", "UserConnector", "UserConnectorCredential",
+    "Model", "UTCDateTime", "utcnow", "EventLink", "Appointment", "User", "UserConnector", "UserConnectorCredential",
     "get_session", "InvalidAppointment", "cancel_appointment", "update_appointment",
     "CurrentUser", "current_user", "may_write_for", "public", "ActionContext", "Platform", "current_platform",
+    "parse_datetime", "parse_event_end", "parse_time_range", "parse_time_zone",
     "settings_of",
     "N_", "gettext", "lazy_gettext", "ngettext",
 ]

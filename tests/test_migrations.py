@@ -5,6 +5,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 from core.app import create_app
+from core import EventLink
 from core.db import MIGRATIONS_DIR, alembic_config
 from core.models import Base
 from tests.conftest import platform_env
@@ -39,6 +40,11 @@ def test_migration_matches_models(database_url, tmp_path):
         for table, columns in CONTRACT.items():
             assert columns <= {c["name"] for c in inspector.get_columns(table)}, table
         assert "mirror_entries" in inspector.get_table_names()  # a plugin's own branch ran
+        links = [mapper.local_table for mapper in Base.registry.mappers if issubclass(mapper.class_, EventLink)]
+        assert {"calendar_event_links", "caldav_event_links"} <= {table.name for table in links}
+        for table in links:  # core.EventLink's columns keep each table's own lengths (sync_status 32 or 16)
+            made = {c["name"]: getattr(c["type"], "length", None) for c in inspector.get_columns(table.name)}
+            assert made == {c.name: getattr(c.type, "length", None) for c in table.columns}, table.name
         heads = {row[0] for row in conn.execute(text("SELECT version_num FROM alembic_version"))}
     db.engine.dispose()
     assert diff == []

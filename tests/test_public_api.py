@@ -1,4 +1,5 @@
 """The public plugin API: every name ``core`` exports is importable and documented in docs/plugins.md."""
+import functools
 import inspect
 import re
 from pathlib import Path
@@ -53,6 +54,18 @@ def test_every_public_function_is_documented_with_its_signature():
                  if inspect.isfunction(getattr(core, name)) and name not in FLASK_BABEL}
     assert {"call_with_token", "request_json", "resolve_public", "guarded_session"} <= set(functions)
     missing = [signature_of(name, f) for name, f in functions.items() if signature_of(name, f) not in DOCS]
+    assert missing == [], f"docs/plugins.md does not give these signatures: {missing}"
+
+
+def test_event_link_members_are_documented_with_their_signatures():
+    """``core.EventLink``'s queries (``EventLink.name(...)``) and record steps (``link.name(...)``)."""
+    members = {name: value for name, value in vars(core.EventLink).items()
+               if not name.startswith("_") and (isinstance(value, classmethod) or inspect.isfunction(value))}
+    assert {"stale", "mark_changed", "record_problem"} <= set(members)
+    expected = [signature_of(("EventLink." if isinstance(value, classmethod) else "link.") + name,
+                             functools.partial(getattr(value, "__func__", value), None))
+                for name, value in members.items()]
+    missing = [signature for signature in expected if f"`{signature}`" not in DOCS]
     assert missing == [], f"docs/plugins.md does not give these signatures: {missing}"
 
 

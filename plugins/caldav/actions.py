@@ -5,10 +5,8 @@ first calendar. Times given without an offset are read in ``timezone`` (default 
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-from core import N_, Action, ActionParam, ConnectorError
+from core import (N_, Action, ActionParam, ConnectorError, InvalidInput, parse_datetime, parse_event_end,
+                  parse_time_range, parse_time_zone)
 from plugins.caldav import client, ical, objects
 
 DEFAULT_ZONE = "Europe/Paris"
@@ -17,26 +15,6 @@ UPCOMING_DAYS = 7
 DEFAULT_RESULTS = 20
 MAX_RESULTS = 50
 MAX_TITLE = 500
-
-
-def _invalid(field: str, message: str) -> ConnectorError:
-    return ConnectorError(message, code="invalid_input", field=field)
-
-
-def _zone(name: str | None) -> ZoneInfo:
-    try:
-        return ZoneInfo(name or DEFAULT_ZONE)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise _invalid("timezone", f"{name!r} is not a time zone; use an IANA name such as Europe/Paris.") from None
-
-
-def _moment(field: str, value: str, zone) -> datetime:
-    """An ISO 8601 date-time; without an offset it is read in ``zone``."""
-    try:
-        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise _invalid(field, f"{field} must be an ISO date-time such as 2030-05-14T09:30.") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
 
 
 def _calendar_id(ctx, account: client.Account) -> str:
@@ -53,14 +31,11 @@ def _calendar_id(ctx, account: client.Account) -> str:
 def list_events(ctx, start: str | None = None, end: str | None = None, timezone: str | None = None,
                 max_results: int | None = None) -> dict:
     """The events between ``start`` and ``end`` (default: the next seven days), earliest first."""
-    zone = _zone(timezone)
-    begin = _moment("start", start, zone) if start else datetime.now(zone)
-    finish = _moment("end", end, zone) if end else begin + timedelta(days=UPCOMING_DAYS)
-    if finish <= begin:
-        raise _invalid("end", "end must be after start.")
+    zone = parse_time_zone(timezone or DEFAULT_ZONE)
+    begin, finish = parse_time_range(start, end, zone, days=UPCOMING_DAYS)
     limit = max_results or DEFAULT_RESULTS
     if not 1 <= limit <= MAX_RESULTS:
-        raise _invalid("max_results", f"max_results must be between 1 and {MAX_RESULTS}.")
+        raise InvalidInput(f"max_results must be between 1 and {MAX_RESULTS}.", field="max_results")
     account = client.Account.from_values(ctx.config)
     calendar_id = _calendar_id(ctx, account)
     with client.connect(account) as dav:
@@ -76,17 +51,10 @@ def create_event(ctx, title: str, start: str, end: str | None = None, duration_m
     """Create an event titled ``title`` at ``start``, ending at ``end`` or after ``duration_minutes``."""
     title = title.strip()
     if not title or len(title) > MAX_TITLE:
-        raise _invalid("title", f"title must have 1 to {MAX_TITLE} characters.")
-    zone = _zone(timezone)
-    begin = _moment("start", start, zone)
-    if end:
-        finish = _moment("end", end, zone)
-    elif duration_minutes is not None and not 1 <= duration_minutes <= 24 * 60:
-        raise _invalid("duration_minutes", "duration_minutes must be between 1 and 1440.")
-    else:
-        finish = begin + timedelta(minutes=duration_minutes or DEFAULT_DURATION)
-    if finish <= begin:
-        raise _invalid("end", "end must be after start.")
+        raise InvalidInput(f"title must have 1 to {MAX_TITLE} characters.", field="title")
+    zone = parse_time_zone(timezone or DEFAULT_ZONE)
+    begin = parse_datetime("start", start, zone)
+    finish = parse_event_end(begin, end, duration_minutes, zone, default_minutes=DEFAULT_DURATION)
     account = client.Account.from_values(ctx.config)
     calendar_id = _calendar_id(ctx, account)
     event = ical.EventData(ical.random_uid(), title, begin, finish, location, description)

@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 
 from core import (ConnectorError, LockTimeout, NeedsReauth, QuotaSpec, current_platform, enqueue_after_commit)
 from plugins.caldav import busy, client, ical, links, objects
+from plugins.caldav.models import CalDAVEventLink as Link
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,7 @@ def sync_user(user_id: int):
         if outcome.stopped:
             return None
         with platform.db.session_scope() as session:
-            if not links.has_stale(session, user_id):
+            if not Link.has_stale(session, user_id):
                 return None
 
 
@@ -253,7 +254,7 @@ class Run:
 
 def changed(platform, session, user_id: int, appointment_id: int, created: bool) -> None:
     """An appointment of ``user_id`` changed: mark its link stale and enqueue the user's run."""
-    _, became_stale = links.mark_changed(session, appointment_id, user_id)
+    _, became_stale = Link.mark_changed(session, appointment_id, user_id)
     if became_stale:
         enqueue_after_commit(session, sync_user, user_id, coalesce=coalesce_key(user_id))
 
@@ -271,7 +272,7 @@ def stop(platform, session, user_id: int) -> None:
 
 def reconcile(platform, session) -> dict:
     """Enqueue a run for every user with links behind; report counts."""
-    retried = links.retry_failed(session)
+    retried = Link.retry_failed(session)
     session.flush()
     counts = links.stale_users(session)
     for user_id in counts:
@@ -282,7 +283,7 @@ def reconcile(platform, session) -> dict:
 
 def details(platform, session, user_id: int) -> dict:
     """``last_sync`` and ``pending_changes`` for the connector's status."""
-    return links.status_details(session, user_id)
+    return Link.status_details(session, user_id)
 
 
 def appointment_fields(platform, session, appointment_ids: list[int]) -> dict[int, dict]:

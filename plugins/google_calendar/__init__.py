@@ -5,6 +5,7 @@ from core import ConfigField, ConnectorSpec, QuotaSpec, SyncCapability, hookimpl
 from plugins import google
 from plugins.google_calendar import (actions, busy, busy_channels, calendars, change_routes, changes, channels, compat,
                                      links, sync, sync_routes)
+from plugins.google_calendar.models import CalendarEventLink
 
 SCOPES = (
     "https://www.googleapis.com/auth/calendar.events",
@@ -42,7 +43,7 @@ CONNECTOR = ConnectorSpec(
     ),
     sync=SyncCapability(
         changed=sync.changed, start=sync.start, stop=sync.stop, reconcile=sync.reconcile,
-        details=lambda platform, session, user_id: {**links.status_details(session, user_id),
+        details=lambda platform, session, user_id: {**CalendarEventLink.status_details(session, user_id),
                                                     **busy.status_details(session, user_id)},
         appointment_fields=links.appointment_fields, statuses=(changes.CHANGED,),
     ),

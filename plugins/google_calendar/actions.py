@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from core import Action, ActionParam, ConnectorError
+from core import Action, ActionParam, InvalidInput, parse_datetime, parse_event_end, parse_time_range, parse_time_zone
 from plugins import google
 from plugins.google_calendar.transport import resources
 
@@ -19,10 +19,6 @@ UPCOMING_DAYS = 7
 DAY_WORDS = {"today": 0, "tomorrow": 1, "yesterday": -1, "aujourd'hui": 0, "demain": 1, "hier": -1}
 
 
-def _invalid(field: str, message: str) -> ConnectorError:
-    return ConnectorError(message, code="invalid_input", field=field)
-
-
 def _zone(ctx, calendar_id: str, name: str | None) -> ZoneInfo:
     """``name`` as a time zone, else the calendar's own (one Calendar call)."""
     if not name:
@@ -30,10 +26,7 @@ def _zone(ctx, calendar_id: str, name: str | None) -> ZoneInfo:
         entry = google.execute(ctx.credentials, ctx.user.id, ctx.spec.key,
                                lambda: calendar_list.get(calendarId=calendar_id))
         name = entry.get("timeZone") or "UTC"
-    try:
-        return ZoneInfo(name)
-    except (KeyError, ValueError):
-        raise _invalid("timezone", f"{name!r} is not a time zone; use an IANA name such as Europe/Paris.") from None
+    return parse_time_zone(name)
 
 
 def _day(value: str, zone: ZoneInfo) -> date:
@@ -43,27 +36,14 @@ def _day(value: str, zone: ZoneInfo) -> date:
     try:
         return date.fromisoformat(value.strip())
     except ValueError:
-        raise _invalid("day", "day must be an ISO date such as 2025-05-14, or today / tomorrow.") from None
-
-
-def _moment(field: str, value: str, zone: ZoneInfo) -> datetime:
-    """An ISO 8601 date-time; without an offset it is read in ``zone``."""
-    try:
-        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise _invalid(field, f"{field} must be an ISO date-time such as 2025-05-14T09:30.") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
+        raise InvalidInput("day must be an ISO date such as 2025-05-14, or today / tomorrow.", field="day") from None
 
 
 def _window(day, start, end, zone) -> tuple[datetime, datetime]:
     if day:
         first = datetime.combine(_day(day, zone), time.min, zone)
         return first, first + timedelta(days=1)
-    begin = _moment("start", start, zone) if start else datetime.now(zone)
-    finish = _moment("end", end, zone) if end else begin + timedelta(days=UPCOMING_DAYS)
-    if finish <= begin:
-        raise _invalid("end", "end must be after start.")
-    return begin, finish
+    return parse_time_range(start, end, zone, days=UPCOMING_DAYS)
 
 
 def _event(item: dict) -> dict:
@@ -81,7 +61,7 @@ def list_events(ctx, day: str | None = None, start: str | None = None, end: str 
     begin, finish = _window(day, start, end, zone)
     limit = max_results or DEFAULT_RESULTS
     if not 1 <= limit <= MAX_RESULTS:
-        raise _invalid("max_results", f"max_results must be between 1 and {MAX_RESULTS}.")
+        raise InvalidInput(f"max_results must be between 1 and {MAX_RESULTS}.", field="max_results")
     events, _, _ = resources(ctx.api_root)
     filters = {"q": query} if query else {}
     answer = google.execute(ctx.credentials, ctx.user.id, ctx.spec.key, lambda: events.list(
@@ -96,18 +76,11 @@ def create_event(ctx, title: str, start: str, end: str | None = None, duration_m
                  timezone: str | None = None, location: str | None = None, description: str | None = None) -> dict:
     """Create an event titled ``title`` at ``start``, ending at ``end`` or after ``duration_minutes``."""
     if not title.strip():
-        raise _invalid("title", "title must not be empty.")
+        raise InvalidInput("title must not be empty.", field="title")
     calendar_id = ctx.settings.get("calendar_id") or "primary"
     zone = _zone(ctx, calendar_id, timezone)
-    begin = _moment("start", start, zone)
-    if end:
-        finish = _moment("end", end, zone)
-    elif duration_minutes is not None and not 1 <= duration_minutes <= 24 * 60:
-        raise _invalid("duration_minutes", "duration_minutes must be between 1 and 1440.")
-    else:
-        finish = begin + timedelta(minutes=duration_minutes or DEFAULT_DURATION)
-    if finish <= begin:
-        raise _invalid("end", "end must be after start.")
+    begin = parse_datetime("start", start, zone)
+    finish = parse_event_end(begin, end, duration_minutes, zone, default_minutes=DEFAULT_DURATION)
     body = {"summary": title.strip(), "location": location, "description": description,
             "start": {"dateTime": begin.isoformat(), "timeZone": zone.key},
             "end": {"dateTime": finish.isoformat(), "timeZone": zone.key}}

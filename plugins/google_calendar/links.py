@@ -1,17 +1,15 @@
 """The ``calendar_event_links`` rows: which are out of date, what to sync, and recording results.
 
-A link is *stale* when it is ``pending``, or when its ``synced_version`` is behind the
-appointment's ``version`` and it has not ``failed``. Staleness is re-read from the rows every
-time, so a change that lands while a job runs is never mistaken for synced.
+Staleness, the shared queries and the record steps are ``core.EventLink``'s; what is Google's
+here is the event body, the deterministic event id, the connection's settings and the gauges.
 """
 from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
-from datetime import UTC
 from urllib.parse import urlencode
 
-from sqlalchemy import and_, func, insert, literal, or_, select
+from sqlalchemy import and_, func, insert, literal, select
 
 from core import Appointment, UserConnector, settings_of, utcnow
 from plugins.google_calendar import mapping
@@ -21,11 +19,7 @@ KEY = "google_calendar"
 _LOCKED = "google_calendar.locked_links"  # session.info: rows read under lock in this transaction
 CALLABLE_STATUS = "active"
 
-STALE = and_(CalendarEventLink.sync_status != "failed",
-             or_(CalendarEventLink.sync_status == "pending", CalendarEventLink.synced_version < Appointment.version))
-BEHIND = CalendarEventLink.synced_version < Appointment.version
-#: A new appointment's link, pending: built once, executed with the ids as parameters.
-_INSERT_PENDING = insert(CalendarEventLink.__table__).values(sync_status="pending", synced_version=0, attempts=0)
+STALE = CalendarEventLink.stale()
 
 
 @dataclass(frozen=True)
@@ -84,12 +78,10 @@ def placed_future(session, user_id: int) -> list[Item]:
 
 
 def _items(session, *conditions, limit: int | None = None) -> list[Item]:
-    rows = session.execute(
-        select(CalendarEventLink, Appointment).join(Appointment, Appointment.id == CalendarEventLink.appointment_id)
-        .where(*conditions).order_by(CalendarEventLink.id).limit(limit)).all()
     return [Item(link.id, appt.id, appt.org_id, appt.version, appt.status == "cancelled",
                  mapping.event_body(appt, link.id), link.external_event_id, link.calendar_id,
-                 link.synced_version, link.attempts) for link, appt in rows]
+                 link.synced_version, link.attempts)
+            for link, appt in CalendarEventLink.rows(session, *conditions, limit=limit)]
 
 
 def link_missing(session, user_id: int) -> int:
@@ -103,20 +95,10 @@ def link_missing(session, user_id: int) -> int:
     return done.rowcount
 
 
-def has_stale(session, user_id: int) -> bool:
-    """Whether ``user_id`` has any stale link."""
-    return session.scalar(select(CalendarEventLink.id).join(
-        Appointment, Appointment.id == CalendarEventLink.appointment_id).where(
-        CalendarEventLink.user_id == user_id, STALE).limit(1)) is not None
-
-
 def lock(session, link_ids: list[int]) -> None:
     """Read and lock, in one query, the links (with their appointments) this transaction is
     about to record on; the ``record_*`` functions and :func:`claim` then use these rows."""
-    rows = session.execute(select(CalendarEventLink, Appointment).join(
-        Appointment, Appointment.id == CalendarEventLink.appointment_id).where(
-        CalendarEventLink.id.in_(link_ids)).with_for_update(of=CalendarEventLink)).all()
-    session.info.setdefault(_LOCKED, {}).update({link.id: (link, appointment) for link, appointment in rows})
+    session.info.setdefault(_LOCKED, {}).update(CalendarEventLink.lock(session, link_ids))
 
 
 def _locked(session, link_id: int) -> tuple[CalendarEventLink, Appointment] | None:
@@ -141,10 +123,8 @@ def record_done(session, item: Item, calendar_id: str, target_now: str | None, d
         return
     link, appointment = found
     link.calendar_id = calendar_id
-    link.synced_version = item.version if target_now in (None, calendar_id) or deleted else 0
-    link.attempts, link.last_error, link.synced_at = 0, None, utcnow()
-    settled = appointment.version == link.synced_version
-    link.sync_status = ("deleted" if deleted else "synced") if settled else "pending"
+    link.record_synced(appointment, item.version if target_now in (None, calendar_id) or deleted else 0,
+                       "deleted" if deleted else "synced")
 
 
 def record_moved_away(session, item: Item) -> None:
@@ -158,67 +138,19 @@ def record_retracted(session, item: Item) -> None:
     """The event was removed because another connector is the target: placed again when sync comes back."""
     found = _locked(session, item.link_id)
     if found:
-        link = found[0]
-        link.sync_status, link.synced_version, link.calendar_id = "deleted", 0, None
-        link.attempts, link.last_error, link.synced_at = 0, None, utcnow()
+        found[0].record_retracted()
 
 
 def record_problem(session, item: Item, message: str, *, failed: bool = False) -> int:
     """Keep the link pending (or ``failed``) with a message for the API; return its attempts."""
     found = _locked(session, item.link_id)
-    if not found:
-        return 0
-    link = found[0]
-    link.attempts += 1
-    link.last_error = message
-    if failed:
-        link.sync_status = "failed"
-    return link.attempts
-
-
-def mark_changed(session, appointment_id: int, user_id: int, new: bool = False) -> tuple[int, bool]:
-    """Mark the appointment's link pending (creating it; a ``new`` appointment has none yet);
-    return its id and whether it just became stale.
-
-    A new link is one Core ``INSERT`` on the session's connection rather than an ORM flush:
-    it is on the write path of every appointment created, and nothing in the transaction
-    holds the link as an object."""
-    link = None if new else session.scalars(select(CalendarEventLink).where(
-        CalendarEventLink.appointment_id == appointment_id, CalendarEventLink.user_id == user_id)).first()
-    if link is None:
-        inserted = session.connection().execute(_INSERT_PENDING, {"appointment_id": appointment_id,
-                                                                   "user_id": user_id})
-        return inserted.inserted_primary_key[0], True
-    was_stale = link.sync_status == "pending"
-    link.sync_status, link.attempts = "pending", 0
-    return link.id, not was_stale
-
-
-def mark_calendar_switched(session, user_id: int) -> int:
-    """After the user picks another calendar, every link of theirs must be re-placed; return how many."""
-    links = session.scalars(select(CalendarEventLink).where(CalendarEventLink.user_id == user_id)).all()
-    for link in links:
-        link.synced_version, link.sync_status, link.attempts = 0, "pending", 0
-    return len(links)
-
-
-def retry_failed(session, user_id: int | None = None) -> int:
-    """Give ``failed`` links that are behind another chance (all users when ``user_id`` is None)."""
-    query = (select(CalendarEventLink).join(Appointment, Appointment.id == CalendarEventLink.appointment_id)
-             .where(CalendarEventLink.sync_status == "failed", BEHIND))
-    if user_id is not None:
-        query = query.where(CalendarEventLink.user_id == user_id)
-    links = session.scalars(query).all()
-    for link in links:
-        link.sync_status, link.attempts = "pending", 0
-    return len(links)
+    return found[0].record_problem(message, failed=failed) if found else 0
 
 
 def stale_by_user(session) -> dict[int, int]:
     """``{user_id: stale link count}`` for users whose connection may sync now."""
     rows = session.execute(
-        select(CalendarEventLink.user_id, UserConnector)
-        .join(Appointment, Appointment.id == CalendarEventLink.appointment_id)
+        CalendarEventLink.joined(CalendarEventLink.user_id, UserConnector)
         .join(UserConnector, and_(UserConnector.user_id == CalendarEventLink.user_id,
                                   UserConnector.connector_code == KEY))
         .where(STALE, UserConnector.status == CALLABLE_STATUS)).all()
@@ -227,17 +159,6 @@ def stale_by_user(session) -> dict[int, int]:
         if settings(row)["sync_enabled"]:
             counts[user_id] = counts.get(user_id, 0) + 1
     return counts
-
-
-def status_details(session, user_id: int) -> dict:
-    """When the user's calendar last received a change, and how many appointments still wait."""
-    last, waiting = session.execute(
-        select(func.max(CalendarEventLink.synced_at),
-               func.count().filter(CalendarEventLink.sync_status == "pending"))
-        .where(CalendarEventLink.user_id == user_id)).one()
-    if last is not None and last.tzinfo is None:  # SQLite's MAX() loses the column type
-        last = last.replace(tzinfo=UTC)
-    return {"last_sync": last.isoformat() if last else None, "pending_changes": waiting}
 
 
 def appointment_fields(platform, session, appointment_ids: list[int]) -> dict[int, dict]:
@@ -250,9 +171,7 @@ def appointment_fields(platform, session, appointment_ids: list[int]) -> dict[in
         CalendarEventLink.appointment_id.in_(appointment_ids))).all()
     accounts = dict(session.execute(select(UserConnector.user_id, UserConnector.account_label).where(
         UserConnector.connector_code == KEY, UserConnector.user_id.in_({link.user_id for link, _ in rows}))).all())
-    return {link.appointment_id: {"sync_status": link.sync_status, "external_event_id": link.external_event_id,
-                                  "calendar_id": link.calendar_id, "sync_error": link.last_error,
-                                  "synced_at": link.synced_at, "sync_change": _change(link, change),
+    return {link.appointment_id: {**link.sync_fields(link.external_event_id), "sync_change": _change(link, change),
                                   "external_url": event_url(link, accounts.get(link.user_id))}
             for link, change in rows}
 
@@ -278,8 +197,7 @@ def event_url(link: CalendarEventLink, account: str | None) -> str | None:
 
 def gauges(session) -> list[tuple[str, str, float]]:
     """``/metrics`` gauges: stale links, failed links, and the sync lag of connections that may sync now."""
-    pending = session.scalar(select(func.count()).select_from(CalendarEventLink).join(
-        Appointment, Appointment.id == CalendarEventLink.appointment_id).where(STALE))
+    pending = session.scalar(CalendarEventLink.joined(func.count()).where(STALE))
     failed = session.scalar(select(func.count()).select_from(CalendarEventLink).where(
         CalendarEventLink.sync_status == "failed"))
     rows = session.execute(

@@ -97,7 +97,7 @@ def run_user(user_id: int, owner: str | None) -> None:
         if outcome == STOPPED:
             return
         with platform.db.session_scope() as session:
-            if not links.has_stale(session, user_id):
+            if not CalendarEventLink.has_stale(session, user_id):
                 return
 
 
@@ -357,7 +357,7 @@ def retract_user(user_id: int):
 
 def changed(platform, session, user_id: int, appointment_id: int, created: bool) -> None:
     """Sync capability: mark the appointment's link stale and enqueue its owner's sync run."""
-    _link_id, became_stale = links.mark_changed(session, appointment_id, user_id, new=created)
+    _link_id, became_stale = CalendarEventLink.mark_changed(session, appointment_id, user_id, new=created)
     if became_stale:  # one waiting job per user is enough: its run syncs every stale link
         enqueue_after_commit(session, sync_user, user_id, coalesce=coalesce_key(user_id))
 
@@ -377,7 +377,7 @@ def settings_changed(event, session) -> None:
     """Another calendar chosen: every link is re-placed; a fixed calendar clears the connection's error."""
     before, after = event.data["before"], event.data["after"]
     if before.get("calendar_id") != after.get("calendar_id"):
-        links.mark_calendar_switched(session, event.user_id)
+        CalendarEventLink.mark_calendar_switched(session, event.user_id)
     row = links.connector_row(session, event.user_id)
     if row is not None and row.status == "error":
         row.status, row.last_error = "active", None
@@ -385,7 +385,7 @@ def settings_changed(event, session) -> None:
 
 def reconcile_user(session, user_id: int) -> int:
     """Give the user's failed links another chance and enqueue their sync run; return stale links."""
-    links.retry_failed(session, user_id)
+    CalendarEventLink.retry_failed(session, user_id)
     session.flush()
     enqueue_after_commit(session, sync_user, user_id)
     return links.stale_by_user(session).get(user_id, 0)
@@ -394,7 +394,7 @@ def reconcile_user(session, user_id: int) -> int:
 def reconcile(platform, session) -> dict:
     """Sync capability: enqueue a sync run for every user with links behind (``synced_version < version``),
     renew push channels about to expire and poll the calendars of users without one."""
-    retried = links.retry_failed(session)
+    retried = CalendarEventLink.retry_failed(session)
     session.flush()
     counts = links.stale_by_user(session)
     for user_id in counts:
