@@ -65,12 +65,6 @@ class RunThreads:
                 self._running -= 1
                 self._changed.notify_all()
 
-    @property
-    def busy(self) -> bool:
-        """Whether any handed-off work is running."""
-        with self._changed:
-            return self._running > 0
-
     def join(self) -> None:
         """Wait until no handed-off work is running."""
         with self._changed:
