@@ -1,6 +1,9 @@
 """Sync through Redis and real ``connectors worker`` processes."""
 from __future__ import annotations
 
+import os
+import signal
+
 import pytest
 from redis import Redis
 from rq import Queue
@@ -139,3 +142,32 @@ def test_a_worker_has_several_users_rounds_in_flight(worker_env, start_platform,
                timeout=60, what="every user synced\n" + workers.logs())
     # one worker process: one call at a time with one run thread; several users' batches at once with three
     assert fake_google.max_in_flight == 1 if threads == 1 else fake_google.max_in_flight >= 2
+
+
+def test_sigterm_ends_the_runs_after_their_round_and_queues_them_again(worker_env, start_platform, workers,
+                                                                       fake_google, redis_url):
+    """A stop (SIGTERM, as a host sends on a deploy) lets the round in flight finish and be recorded;
+    the run then lets go (``others_waiting``) and its user's job waits in the queue for the next worker."""
+    quotas = {"GOOGLE_CALENDAR_QUOTA_USER_PER_MIN": "60"}  # one call per round, about one round a second
+    platform = start_platform({**worker_env, **quotas})
+    workers.env.update(quotas)
+    alice = platform.browser("alice", "org-s")
+    connect_google(platform, alice, fake_google, "alice@example.com")
+    alice.patch(platform.api(f"{CALENDAR}/settings"), json={"sync_enabled": False})
+    made = [new_appointment(platform, alice, f"Round {n}", hour=9 + n) for n in range(3)]
+    queue = Queue("connectors", connection=Redis.from_url(redis_url))
+    process = workers.start("--reconcile-every", "0")
+    wait_until(lambda: queue.count == 0, what="the connection's jobs\n" + workers.logs())
+    inserts = fake_google.count("/events", method="POST")
+    fake_google.latency = 2.0
+    alice.patch(platform.api(f"{CALENDAR}/settings"), json={"sync_enabled": True})
+    wait_until(lambda: fake_google.count("/events", method="POST") > inserts, what="the first insert in flight")
+    os.killpg(process.pid, signal.SIGTERM)
+    assert process.wait(timeout=60) == 0, workers.logs()
+    statuses = [appointment(platform, alice, item["id"])["sync_status"] for item in made]
+    assert statuses.count("synced") == 1 and statuses.count("pending") == 2  # the round in flight, recorded
+    assert queue.count == 1  # the rest waits for the next worker
+    fake_google.latency = 0.0
+    workers.start("--reconcile-every", "0")
+    for item in made:
+        wait_until(synced(platform, alice, item["id"]), what="the next worker's run\n" + workers.logs())
