@@ -76,8 +76,7 @@ def dispatch(func, *args, coalesce: str | None = None, **options) -> None:
         run_inline(current_app._get_current_object(), func, args)
         return
     marker = f"connectors:queued:{coalesce}" if coalesce else None
-    if REQUEST_ID.get():
-        options = {**options, "meta": {**options.get("meta", {}), "request_id": REQUEST_ID.get()}}
+    options = _with_request_id(options)
     try:
         if marker is not None:
             if not queue.connection.set(marker, 1, nx=True, ex=COALESCE_TTL):
@@ -106,12 +105,17 @@ def dispatch_in(seconds: float, func, *args, **options) -> None:
             seconds, func, args, options)
         return
     options.pop("coalesce", None)
-    if REQUEST_ID.get():
-        options = {**options, "meta": {**options.get("meta", {}), "request_id": REQUEST_ID.get()}}
     try:
-        queue.enqueue_in(timedelta(seconds=seconds), func, *args, **options)
+        queue.enqueue_in(timedelta(seconds=seconds), func, *args, **_with_request_id(options))
     except Exception as exc:
         log.warning("Could not schedule %s (%s); reconcile will pick it up", func.__name__, type(exc).__name__)
+
+
+def _with_request_id(options: dict) -> dict:
+    """RQ enqueue ``options`` carrying the current request id in the job's ``meta`` (for its log lines)."""
+    if not REQUEST_ID.get():
+        return options
+    return {**options, "meta": {**options.get("meta", {}), "request_id": REQUEST_ID.get()}}
 
 
 def run_coalesced(marker: str, func, *args):

@@ -39,15 +39,14 @@ class RunThreads:
     def __init__(self, app, size: int):
         self.app, self.size = app, size
         self.stopping = threading.Event()
-        self._slots = threading.BoundedSemaphore(size)
         self._changed = threading.Condition()
         self._running = 0
         self._executor = ThreadPoolExecutor(size, thread_name_prefix="run")
 
     def submit(self, func, args: tuple, origin: str | None) -> None:
         """Run ``func(*args)`` on a free thread (blocking until one is free)."""
-        self._slots.acquire()
         with self._changed:
+            self._changed.wait_for(lambda: self._running < self.size)
             self._running += 1
         self._executor.submit(self._run, func, args, origin, REQUEST_ID.get())
 
@@ -60,7 +59,6 @@ class RunThreads:
         except Exception:
             log.exception("Handed-off work %s failed", func.__name__)
         finally:
-            self._slots.release()
             with self._changed:
                 self._running -= 1
                 self._changed.notify_all()
