@@ -17,6 +17,7 @@ import hmac
 import ipaddress
 import logging
 import os
+import threading
 import time
 
 from flask import Blueprint, Response, current_app, g, request
@@ -28,10 +29,24 @@ blp = Blueprint("metrics", __name__)
 #: Latency buckets (seconds) of API requests: most answer in milliseconds, provider calls in seconds.
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
+#: Made once per process by whichever thread records first (a worker's run threads record at once).
+_made: dict = {}
+_making = threading.Lock()
 
-@functools.cache
-def _series():
-    """The process's metric objects, made once, after ``PROMETHEUS_MULTIPROC_DIR`` is settled."""
+
+def _series() -> dict:
+    """The process's metric objects, made once, after ``PROMETHEUS_MULTIPROC_DIR`` is settled.
+
+    Under a lock: two threads making them at once would register each series twice, and
+    prometheus-client refuses the second (``DuplicateTimeseries``), losing that thread's record."""
+    if not _made:
+        with _making:
+            if not _made:
+                _made.update(_new_series())
+    return _made
+
+
+def _new_series() -> dict:
     from prometheus_client import Counter, Histogram
 
     return {

@@ -4,7 +4,11 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import requests
@@ -134,3 +138,35 @@ def test_json_log_lines_carry_the_request_id():
     assert first["message"] == "Sync of user 7 failed" and first["request_id"] == "req-1"
     assert first["level"] == "WARNING" and first["logger"] == "tests.json" and first["time"].endswith("Z")
     assert "request_id" not in second and "ValueError: boom" in second["exception"]
+
+
+FIRST_RECORDS = """
+import logging, sys, threading
+from prometheus_client import REGISTRY
+from core import metrics
+
+warnings = []
+logging.getLogger("core.metrics").addHandler(type("H", (logging.Handler,), {"emit": lambda h, r: warnings.append(r)})())
+sys.setswitchinterval(1e-6)  # switch threads as often as possible, as a busy worker's run threads do
+start = threading.Barrier(16)
+
+def record():
+    start.wait()
+    metrics.provider_call("google_calendar")
+
+threads = [threading.Thread(target=record) for _ in range(16)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print(len(warnings), REGISTRY.get_sample_value("connectors_provider_calls_total", {"connector": "google_calendar"}))
+"""
+
+
+def test_threads_recording_their_first_metric_at_once_lose_nothing():
+    """A worker's run threads record their first provider calls together: every record counts."""
+    env = {key: value for key, value in os.environ.items() if key != "PROMETHEUS_MULTIPROC_DIR"}
+    done = subprocess.run([sys.executable, "-c", FIRST_RECORDS], capture_output=True, text=True, timeout=60, env=env,
+                          cwd=Path(__file__).resolve().parent.parent)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["0", "16.0"]
