@@ -88,17 +88,19 @@ def run_user(user_id: int, owner: str | None) -> None:
                     held.park(outcome)
         except lease.Busy:
             return
-        if outcome == YIELD:  # to the back of the queue: users are served in turn
-            dispatch(sync_user, user_id, coalesce=coalesce_key(user_id))
-            return
         if isinstance(outcome, float):
             dispatch_in(outcome, sync_user, user_id, owner, at_front=True)
             return
         if outcome == STOPPED:
             return
-        with platform.db.session_scope() as session:
-            if not CalendarEventLink.has_stale(session, user_id):
-                return
+        if outcome is None:
+            with platform.db.session_scope() as session:  # changes that came while the lease was held
+                if not CalendarEventLink.has_stale(session, user_id):
+                    return
+            if not others_waiting():
+                continue
+        dispatch(sync_user, user_id, coalesce=coalesce_key(user_id))  # to the back of the queue: users take turns
+        return
 
 
 def coalesce_key(user_id: int) -> str:
@@ -202,7 +204,11 @@ class Run:
 
     def drain(self):
         """Sync stale links until none is left (None), the run must stop (STOPPED), wait
-        (seconds) or, after a round, let the other users' jobs waiting in the queue go first (YIELD)."""
+        (seconds) or, after a round, let the other users' jobs waiting in the queue go first (YIELD).
+
+        A round that took every stale link ends the drain (None) without reading them again: the
+        run reads once more after letting go of the lease, as it must anyway for the changes whose
+        jobs found the lease taken, so that a one-change round costs one job, not two."""
         while True:
             with self.db.session_scope() as session:  # one transaction: the target, then what is stale
                 calendar_id = links.target(session, self.user_id)
@@ -214,6 +220,8 @@ class Run:
             outcome = self.round(items, calendar_id)
             if outcome is not None:
                 return outcome
+            if len(items) < BATCH_LIMIT:  # the round took every stale link: the run looks again after letting go
+                return None
             if others_waiting():
                 return YIELD
 
