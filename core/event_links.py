@@ -73,9 +73,11 @@ class EventLink:
             Appointment, Appointment.id == cls.appointment_id)
 
     @classmethod
-    def rows(cls, session, *conditions, limit: int | None = None) -> list:
-        """Up to ``limit`` ``(link, appointment)`` pairs meeting ``conditions``, oldest link first."""
-        return session.execute(cls.joined().where(*conditions).order_by(cls.id).limit(limit)).all()
+    def rows(cls, session, *conditions, limit: int | None = None, lock: bool = False) -> list:
+        """Up to ``limit`` ``(link, appointment)`` pairs meeting ``conditions``, oldest link first;
+        with ``lock``, the links are locked for the transaction as :meth:`lock` does."""
+        query = cls.joined().where(*conditions).order_by(cls.id).limit(limit)
+        return session.execute(query.with_for_update(of=cls) if lock else query).all()
 
     @classmethod
     def lock(cls, session, link_ids) -> dict:

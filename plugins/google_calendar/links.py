@@ -66,8 +66,11 @@ def target(session, user_id: int) -> str | None:
 
 
 def stale_items(session, user_id: int, limit: int) -> list[Item]:
-    """Up to ``limit`` stale links of ``user_id``, oldest first, with what their event should be."""
-    return _items(session, CalendarEventLink.user_id == user_id, STALE, limit=limit)
+    """Up to ``limit`` stale links of ``user_id``, oldest first, with what their event should be;
+    the links are locked for this transaction, so that it may :func:`claim` them without reading them again."""
+    rows = CalendarEventLink.rows(session, CalendarEventLink.user_id == user_id, STALE, limit=limit, lock=True)
+    session.info.setdefault(_LOCKED, {}).update((link.id, (link, appointment)) for link, appointment in rows)
+    return [_item(link, appointment) for link, appointment in rows]
 
 
 def placed_future(session, user_id: int) -> list[Item]:
@@ -77,11 +80,14 @@ def placed_future(session, user_id: int) -> list[Item]:
                   CalendarEventLink.sync_status != "deleted")
 
 
-def _items(session, *conditions, limit: int | None = None) -> list[Item]:
-    return [Item(link.id, appt.id, appt.org_id, appt.version, appt.status == "cancelled",
-                 mapping.event_body(appt, link.id), link.external_event_id, link.calendar_id,
-                 link.synced_version, link.attempts)
-            for link, appt in CalendarEventLink.rows(session, *conditions, limit=limit)]
+def _items(session, *conditions) -> list[Item]:
+    return [_item(link, appointment) for link, appointment in CalendarEventLink.rows(session, *conditions)]
+
+
+def _item(link: CalendarEventLink, appointment: Appointment) -> Item:
+    return Item(link.id, appointment.id, appointment.org_id, appointment.version, appointment.status == "cancelled",
+                mapping.event_body(appointment, link.id), link.external_event_id, link.calendar_id,
+                link.synced_version, link.attempts)
 
 
 def link_missing(session, user_id: int) -> int:
@@ -97,8 +103,11 @@ def link_missing(session, user_id: int) -> int:
 
 def lock(session, link_ids: list[int]) -> None:
     """Read and lock, in one query, the links (with their appointments) this transaction is
-    about to record on; the ``record_*`` functions and :func:`claim` then use these rows."""
-    session.info.setdefault(_LOCKED, {}).update(CalendarEventLink.lock(session, link_ids))
+    about to record on and has not locked yet; the ``record_*`` functions and :func:`claim` then use these rows."""
+    locked = session.info.setdefault(_LOCKED, {})
+    missing = [link_id for link_id in link_ids if link_id not in locked]
+    if missing:
+        locked.update(CalendarEventLink.lock(session, missing))
 
 
 def _locked(session, link_id: int) -> tuple[CalendarEventLink, Appointment] | None:

@@ -122,6 +122,7 @@ class Op:
     item: Item
     calendar_id: str
     depth: int = 0
+    claimed: bool = False  # an insert whose event id and calendar are recorded (see :func:`claim`)
 
     @property
     def event_id(self) -> str:
@@ -138,6 +139,16 @@ class Op:
         if self.kind == "get":
             return events.get(**common, eventId=self.event_id)
         return events.delete(**common, eventId=self.event_id, sendUpdates="none")
+
+
+def claim(session, ops: list[Op]) -> None:
+    """Record the event id and calendar of every insert among ``ops`` not claimed yet, before it is
+    sent: from then on the event *may* exist, whatever happens to the call."""
+    inserts = [op for op in ops if op.kind == "insert" and not op.claimed]
+    links.lock(session, [op.item.link_id for op in inserts])
+    for op in inserts:
+        links.claim(session, op.item, op.calendar_id)
+        op.claimed = True
 
 
 def first_op(item: Item, calendar_id: str) -> Op:
@@ -210,25 +221,26 @@ class Run:
         run reads once more after letting go of the lease, as it must anyway for the changes whose
         jobs found the lease taken, so that a one-change round costs one job, not two."""
         while True:
-            with self.db.session_scope() as session:  # one transaction: the target, then what is stale
+            with self.db.session_scope() as session:  # one transaction: the target, what is stale, the claims
                 calendar_id = links.target(session, self.user_id)
                 if calendar_id is None:
                     return STOPPED
                 items = links.stale_items(session, self.user_id, BATCH_LIMIT)
-            if not items:
+                ops = [first_op(item, calendar_id) for item in items]
+                claim(session, ops)
+            if not ops:
                 return None
-            outcome = self.round(items, calendar_id)
+            outcome = self.round(ops, calendar_id)
             if outcome is not None:
                 return outcome
-            if len(items) < BATCH_LIMIT:  # the round took every stale link: the run looks again after letting go
+            if len(ops) < BATCH_LIMIT:  # the round took every stale link: the run looks again after letting go
                 return None
             if others_waiting():
                 return YIELD
 
-    def round(self, items: list[Item], calendar_id: str):
-        """Send the calls ``items`` need (and their follow-ups); the target is read again before every
-        call but the first, whose target :meth:`drain` has just read with the items."""
-        ops = [first_op(item, calendar_id) for item in items]
+    def round(self, ops: list[Op], calendar_id: str):
+        """Send ``ops`` (and their follow-ups); the target is read again before every call but the
+        first, whose target :meth:`drain` has just read with the stale links."""
         retry_in, checked = None, True
         while ops:
             now = calendar_id if checked else self.target()
@@ -256,12 +268,9 @@ class Run:
 
     def send(self, ops: list[Op], calendar_id: str):
         """Make the calls; record results; return (follow-up ops, STOPPED | seconds to back off | None)."""
-        inserts = [op for op in ops if op.kind == "insert"]
-        if inserts:
+        if any(op.kind == "insert" and not op.claimed for op in ops):  # follow-ups
             with self.db.session_scope() as session:
-                links.lock(session, [op.item.link_id for op in inserts])
-                for op in inserts:
-                    links.claim(session, op.item, op.calendar_id)
+                claim(session, ops)
         try:
             results = self.caller().run([op.request(self.caller()) for op in ops])
         except NeedsReauth:
