@@ -4,6 +4,11 @@ The Redis lease is short-lived and renewed by a background thread while its run 
 a worker killed mid-job frees it within seconds. A run waiting for quota or backing off keeps
 it "parked" (no renewal, expiring after the wait) so that nudges arriving meanwhile leave the
 work to it; the same RQ job, retried, owns it again because the owner is the job id.
+
+A job that finds the lease taken *knocks*: in the same script that refuses it, it marks the
+lease, and the holder learns at release (again in one script) whether anyone knocked. Only
+then must the run look for changes that came while it held the lease (:attr:`knocked`); a
+change whose job comes after the release takes the lease itself.
 """
 from __future__ import annotations
 
@@ -15,16 +20,25 @@ from core import LockTimeout
 TTL = 4.5
 PREFIX = "connectors:google_calendar:lease:"
 
+#: How long a knock on a lease is kept (it outlives any lease: a parked run takes it at its next release).
+KNOCK_TTL_MS = 600_000
+# KEYS: the lease, its knock. ARGV: the owner, the lease's time to live (ms), the knock's.
 _ACQUIRE = """
 local holder = redis.call('GET', KEYS[1])
-if holder and holder ~= ARGV[1] then return 0 end
+if holder and holder ~= ARGV[1] then
+  redis.call('SET', KEYS[2], 1, 'PX', ARGV[3])
+  return 0
+end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1
 """
+# KEYS: the lease, its knock. ARGV: the owner, the new time to live (ms; 0 releases the lease
+# and answers whether anyone knocked, forgetting the knock).
 _EXTEND = """
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-if tonumber(ARGV[2]) <= 0 then return redis.call('DEL', KEYS[1]) end
-return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 1 end
+if tonumber(ARGV[2]) > 0 then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+redis.call('DEL', KEYS[1])
+return redis.call('DEL', KEYS[2])
 """
 
 
@@ -34,15 +48,16 @@ class Busy(Exception):
 
 class _RedisLease:
     def __init__(self, redis_client, name: str, owner: str):
-        self.key, self.owner = PREFIX + name, owner
+        self.keys, self.owner = [PREFIX + name, PREFIX + name + ":knock"], owner
         self.acquire_script = redis_client.register_script(_ACQUIRE)
         self.extend_script = redis_client.register_script(_EXTEND)
         self.parked_for: float | None = None
+        self.knocked = True  # until the release says otherwise
         self._stop = threading.Event()
         self._renewer = threading.Thread(target=self._renew, daemon=True, name=f"lease {name}")
 
-    def _set(self, seconds: float) -> None:
-        self.extend_script(keys=[self.key], args=[self.owner, int(seconds * 1000)])
+    def _set(self, seconds: float) -> int:
+        return self.extend_script(keys=self.keys, args=[self.owner, int(seconds * 1000)])
 
     def _renew(self) -> None:
         while not self._stop.wait(TTL / 3):
@@ -52,8 +67,8 @@ class _RedisLease:
                 continue
 
     def __enter__(self):
-        if not self.acquire_script(keys=[self.key], args=[self.owner, int(TTL * 1000)]):
-            raise Busy(self.key)
+        if not self.acquire_script(keys=self.keys, args=[self.owner, int(TTL * 1000), KNOCK_TTL_MS]):
+            raise Busy(self.keys[0])
         self._renewer.start()
         return self
 
@@ -65,12 +80,18 @@ class _RedisLease:
         self._stop.set()
         self._renewer.join()
         try:
-            self._set(self.parked_for + TTL if self.parked_for is not None else 0)
-        except Exception:  # Redis away: the lease lapses by itself within TTL
+            if self.parked_for is not None:
+                self._set(self.parked_for + TTL)
+            else:
+                self.knocked = bool(self._set(0))
+        except Exception:  # Redis away: the lease lapses by itself within TTL (and knocked stays True)
             pass
 
 
 class _NoPark:
+    #: Whether a job may have found the lease taken meanwhile: a database lock cannot tell.
+    knocked = True
+
     def park(self, seconds: float) -> None:
         """In-process, the database lock ends with the run; its retry takes it again when due."""
 

@@ -94,6 +94,8 @@ def run_user(user_id: int, owner: str | None) -> None:
         if outcome == STOPPED:
             return
         if outcome is None:
+            if not held.knocked:  # no job found the lease taken: every change so far was in the rounds
+                return
             with platform.db.session_scope() as session:  # changes that came while the lease was held
                 if not CalendarEventLink.has_stale(session, user_id):
                     return
@@ -230,35 +232,38 @@ class Run:
                 claim(session, ops)
             if not ops:
                 return None
-            outcome = self.round(ops, calendar_id)
+            outcome, sent_all = self.round(ops, calendar_id)
             if outcome is not None:
                 return outcome
-            if len(ops) < BATCH_LIMIT:  # the round took every stale link: the run looks again after letting go
-                return None
+            if sent_all and len(ops) < BATCH_LIMIT:  # every stale link was sent: the run ends, looking again
+                return None                          # only if a job found its lease taken meanwhile
             if others_waiting():
                 return YIELD
 
-    def round(self, ops: list[Op], calendar_id: str):
-        """Send ``ops`` (and their follow-ups); the target is read again before every call but the
-        first, whose target :meth:`drain` has just read with the stale links."""
-        retry_in, checked = None, True
+    def round(self, ops: list[Op], calendar_id: str) -> tuple:
+        """Send as many of ``ops`` as one quota grant allows, and their follow-ups; return the outcome
+        (None, STOPPED or seconds to wait) and whether every one of ``ops`` was sent. The target is
+        read again before every call but the first, whose target :meth:`drain` has just read."""
+        retry_in, checked, sent_all, first = None, True, False, True
         while ops:
             now = calendar_id if checked else self.target()
             checked = False
             if now != calendar_id:
-                return None if now else STOPPED
+                return (None if now else STOPPED), False
             grant = self.quota.take(self.buckets, len(ops), minimum=int(self.buckets[0].capacity // 2))
             if not grant.tokens:
                 if grant.wait > self.pace_limit(grant):
-                    return grant.wait
+                    return grant.wait, False
                 time.sleep(grant.wait)  # pacing for quota tokens; error backoff never sleeps here
                 continue
+            if first:  # the first send is of ``ops`` themselves; later ones of their follow-ups
+                sent_all, first = grant.tokens >= len(ops), False
             ops, outcome = self.send(ops[:grant.tokens], calendar_id)
             if outcome == STOPPED:
-                return STOPPED
+                return STOPPED, False
             if outcome is not None:
                 retry_in = max(retry_in or 0.0, outcome)
-        return retry_in
+        return retry_in, sent_all
 
     def pace_limit(self, grant) -> float:
         """The longest wait for quota tokens this run takes in place rather than parking."""
@@ -374,9 +379,11 @@ def retract_user(user_id: int):
 
 def changed(platform, session, user_id: int, appointment_id: int, created: bool) -> None:
     """Sync capability: mark the appointment's link stale and enqueue its owner's sync run."""
-    _link_id, became_stale = CalendarEventLink.mark_changed(session, appointment_id, user_id, new=created)
-    if became_stale:  # one waiting job per user is enough: its run syncs every stale link
-        enqueue_after_commit(session, sync_user, user_id, coalesce=coalesce_key(user_id))
+    CalendarEventLink.mark_changed(session, appointment_id, user_id, new=created)
+    # Even for a link already stale: a run may have it in a round in flight, recording the version
+    # before this one. This change's job then finds the run's lease taken and knocks, so the run
+    # looks again; one waiting job per user is enough (coalesced): its run syncs every stale link.
+    enqueue_after_commit(session, sync_user, user_id, coalesce=coalesce_key(user_id))
 
 
 def start(platform, session, user_id: int) -> None:

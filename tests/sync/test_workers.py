@@ -144,6 +144,35 @@ def test_a_worker_has_several_users_rounds_in_flight(worker_env, start_platform,
     assert fake_google.max_in_flight == 1 if threads == 1 else fake_google.max_in_flight >= 2
 
 
+@pytest.mark.parametrize("change", ["new appointment", "edit of the one in flight"])
+def test_changes_whose_jobs_find_the_run_busy_are_synced_by_that_run(worker_env, start_platform, workers,
+                                                                     fake_google, redis_url, change):
+    """A change committed while its user's run has a round in flight — a new appointment, or an edit of
+    the one in flight, whose link is stale already — is synced by that run: the change's job finds the
+    lease taken and knocks, and the run, letting go, looks again (no reconcile runs here)."""
+    platform = start_platform(worker_env)
+    alice = platform.browser("alice", "org-k")
+    connect_google(platform, alice, fake_google, "alice@example.com")
+    queue = Queue("connectors", connection=Redis.from_url(redis_url))
+    workers.start("--concurrency", "1", "--threads", "2", "--reconcile-every", "0")
+    wait_until(lambda: queue.count == 0, what="the connection's jobs\n" + workers.logs())
+    inserts = fake_google.count("/events", method="POST")
+    fake_google.latency = 1.5
+    made = [new_appointment(platform, alice, "First", hour=9)]
+    wait_until(lambda: fake_google.count("/events", method="POST") > inserts, what="the first insert in flight")
+    if change == "new appointment":
+        made.append(new_appointment(platform, alice, "Second", hour=10))
+    else:
+        edited = alice.patch(platform.api(f"{APPOINTMENTS}/{made[0]['id']}"), json={"title": "First, renamed"})
+        assert edited.status_code == 200, edited.text
+    wait_until(lambda: queue.count == 0, what="the change's job taken")
+    assert fake_google.count("/events", method="POST") == inserts + 1  # taken while the first round was in flight
+    for item in made:
+        wait_until(synced(platform, alice, item["id"]), timeout=20, what="every change synced\n" + workers.logs())
+    summaries = sorted(event["summary"] for event in fake_google.events("alice@example.com"))
+    assert summaries == (["First", "Second"] if change == "new appointment" else ["First, renamed"])
+
+
 def test_sigterm_ends_the_runs_after_their_round_and_queues_them_again(worker_env, start_platform, workers,
                                                                        fake_google, redis_url):
     """A stop (SIGTERM, as a host sends on a deploy) lets the round in flight finish and be recorded;
