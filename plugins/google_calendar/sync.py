@@ -5,7 +5,8 @@ A change marks the appointment's link stale in its own transaction and, after co
 stale links again and makes Google match their current state — insert (with the link's
 deterministic id; 409 → fetch and patch), patch, or delete (404/410 = done) — in rounds of up
 to 50 calls sent as one Google batch, each round paid for with tokens from the shared quota.
-Jobs that find the lease taken leave the work to its holder, which looks again after letting go.
+Jobs that find the lease taken knock on it and leave the work to its holder, which looks again
+after letting go when someone knocked (:mod:`.lease`).
 In a worker, the run goes to one of the worker's run threads (:func:`core.hand_off`): the job
 returns at once, so one worker has several users' rounds in flight while Google answers. A run
 whose queue holds other jobs ends after each round and queues itself again at the back, so that
