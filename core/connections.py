@@ -49,7 +49,13 @@ def require_usable(session, user_id: int, key: str, name: str | None = None) -> 
     connection was marked) when the provider refused the grant, :class:`core.NotConnected`
     otherwise. ``name`` is the connector's name in the messages (default: ``key``).
     """
-    link = get_link(session, user_id, key)
+    return usable(get_link(session, user_id, key), key, name)
+
+
+def usable(link, key: str, name: str | None = None):
+    """:func:`require_usable`'s verdict on a connection row already read: ``link`` (a ``UserConnector``,
+    or any row with its ``status`` and ``last_error``; None when there is no connection) when it may
+    call its provider, else the same exception."""
     if link is not None and link.status in USABLE:
         return link
     name = name or key

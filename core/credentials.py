@@ -6,10 +6,10 @@ import logging
 from datetime import datetime, timedelta, UTC
 
 from authlib.integrations.base_client.errors import OAuthError
-from sqlalchemy import select
+from sqlalchemy import and_, bindparam, select
 
 from core import metrics
-from core.connections import require_usable
+from core.connections import usable
 from core.crypto import Cipher, associated_data
 from core.errors import ConnectorError, NeedsReauth, NotConnected
 from core.i18n import N_, _
@@ -22,6 +22,15 @@ log = logging.getLogger(__name__)
 TABLE = UserConnectorCredential.__tablename__
 SECRET_COLUMNS = ("access_token", "refresh_token", "extra_json")
 REFRESH_MARGIN = timedelta(minutes=5)
+
+#: A connection's status and its stored token, in one statement: read before every provider call.
+_TOKEN_READ = (
+    select(UserConnector.status, UserConnector.last_error, UserConnectorCredential.user_id,
+           UserConnectorCredential.connector_code, UserConnectorCredential.access_token,
+           UserConnectorCredential.refresh_token, UserConnectorCredential.expires_at, UserConnectorCredential.scopes)
+    .outerjoin(UserConnectorCredential, and_(UserConnectorCredential.user_id == UserConnector.user_id,
+                                             UserConnectorCredential.connector_code == UserConnector.connector_code))
+    .where(UserConnector.user_id == bindparam("user_id"), UserConnector.connector_code == bindparam("key")))
 
 
 class CredentialStore:
@@ -93,8 +102,10 @@ class CredentialStore:
     def load_token(self, session, user_id: int, key: str) -> dict | None:
         """The decrypted OAuth token of ``key`` for ``user_id``, or None."""
         row = self.row(session, user_id, key)
-        if row is None or row.access_token is None:
-            return None
+        return None if row is None or row.access_token is None else self._token(row)
+
+    def _token(self, row) -> dict:
+        """The decrypted token held by ``row`` (a credential row, or a row with its columns)."""
         return {
             "access_token": self.open(row, "access_token"),
             "refresh_token": self.open(row, "refresh_token"),
@@ -128,14 +139,15 @@ class CredentialStore:
             return self._refresh(user_id, key, token)["access_token"]
 
     def _current(self, user_id, key):
+        """The stored token of a usable connection: one Core statement, no ORM session (every sync
+        round of every run reads it)."""
         spec = self.registry.connector(key)
         name = spec.name if spec is not None else key
-        with self.db.session_scope() as session:
-            require_usable(session, user_id, key, name)
-            token = self.load_token(session, user_id, key)
-        if token is None:
+        found = self.db.rows(_TOKEN_READ, {"user_id": user_id, "key": key})
+        row = usable(found[0] if found else None, key, name)
+        if row.access_token is None:
             raise NotConnected(_("%(name)s is not connected.", name=name), connector=key)
-        return token
+        return self._token(row)
 
     @staticmethod
     def _stale(token, rejected):
