@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import multiprocessing
 import os
 import signal
@@ -33,7 +34,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -105,6 +106,32 @@ def cpu_seconds(group: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def job_times(redis_client, since: float, until: float) -> tuple[list[float], float, int]:
+    """From RQ's own records of the finished jobs started between ``since`` and ``until`` (wall
+    clock): each ``sync_user`` job's wait in the queue (enqueued to started), the share of the
+    workers' time spent between jobs (RQ's bookkeeping: finishing one job, taking the next) and
+    how many jobs there were."""
+    from rq import Queue
+    from rq.job import Job
+    from rq.registry import FinishedJobRegistry
+
+    def stamp(moment: datetime) -> float:
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+    queue = Queue("connectors", connection=redis_client)
+    jobs = [job for job in Job.fetch_many(FinishedJobRegistry(queue=queue).get_job_ids(), redis_client)
+            if job is not None and job.started_at and job.ended_at and since <= stamp(job.started_at) <= until]
+    waits = [stamp(job.started_at) - stamp(job.enqueued_at) for job in jobs if "sync_user" in job.description]
+    by_worker: dict[str, list[tuple[float, float]]] = {}
+    for job in jobs:
+        by_worker.setdefault(job.worker_name, []).append((stamp(job.started_at), stamp(job.ended_at)))
+    between = 0.0
+    for spans in by_worker.values():
+        spans.sort()
+        between += sum(start - end for (_, end), (start, _) in itertools.pairwise(spans))
+    return waits, between / ((until - since) * max(1, len(by_worker))), len(jobs)
+
+
 def percentile(values: list[float], share: float) -> float:
     """The ``share`` quantile of ``values`` (nearest rank)."""
     ordered = sorted(values)
@@ -148,6 +175,8 @@ def main() -> None:
         submitter.join()
         wait_while_running(process, lambda: not settled(stack)[0], "draining")
         worker_cpu, calls = cpu_seconds(process.pid) - cpu_before, stack.fake.calendar_calls - calls_before
+        queue_waits, between, jobs = job_times(stack.app.extensions["connectors.redis"], min(committed.values()),
+                                         max(committed.values()))
         os.killpg(process.pid, signal.SIGTERM)
         process.wait()
         received = {}
@@ -178,6 +207,10 @@ def main() -> None:
           f"({verdict})")
     print(f"workers' CPU {worker_cpu:.1f} s: {worker_cpu / count * 1000:.1f} ms per appointment, "
           f"{worker_cpu / submitted:.2f} CPUs while the changes came; {calls} calls")
+    wait_p50, wait_p99 = (percentile(queue_waits, share) * 1000 for share in (0.5, 0.99))
+    print(f"jobs started while the changes came {jobs}; a sync job's wait in the queue p50 {wait_p50:.0f} ms, "
+          f"p99 {wait_p99:.0f} ms; the workers spent {between:.0%} of that time between jobs (RQ taking and "
+          "finishing them)")
     missing = count - len(set(committed) & set(received))
     print(f"events missing {missing}, quota errors {quota_errors} (goal: p99 < 2 s)")
 
