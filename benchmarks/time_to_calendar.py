@@ -16,7 +16,10 @@ the creation of its event in the fake (the ``created`` stamp Google sets, to the
 the fake's latency is before it) gives p50, p90, p99 and the maximum, and the p50 of each half
 of the changes: a second half much slower than the first means the load exceeds what the
 workers carry (the delay grows without bound), not a delay of the design. The workers' CPU
-time over the changes says what share of a CPU they needed.
+time over the changes says what share of a CPU they needed; RQ's records of the finished jobs,
+how long a sync job waited in the queue and what share of their time the workers spent between
+jobs (taking and finishing them): a wait much longer than a round means the worker processes
+bind, not the run threads.
 
 The baseline measured in the same run is the floor of any design: one insert sent straight to
 the fake, alone, as soon as it is known (``--latency`` plus the client's own cost); the figures
