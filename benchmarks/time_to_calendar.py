@@ -18,8 +18,9 @@ of the changes: a second half much slower than the first means the load exceeds 
 workers carry (the delay grows without bound), not a delay of the design. The workers' CPU
 time over the changes says what share of a CPU they needed; RQ's records of the finished jobs,
 how long a sync job waited in the queue and what share of their time the workers spent between
-jobs (taking and finishing them): a wait much longer than a round means the worker processes
-bind, not the run threads.
+jobs (finishing one and taking the next, or waiting for one): a wait in the queue much longer
+than a round, with the workers nearly always between jobs, means RQ's own work in the worker
+processes binds, not the run threads.
 
 The baseline measured in the same run is the floor of any design: one insert sent straight to
 the fake, alone, as soon as it is known (``--latency`` plus the client's own cost); the figures
@@ -112,7 +113,7 @@ def cpu_seconds(group: int) -> float:
 def job_times(redis_client, since: float, until: float) -> tuple[list[float], float, int]:
     """From RQ's own records of the finished jobs started between ``since`` and ``until`` (wall
     clock): each ``sync_user`` job's wait in the queue (enqueued to started), the share of the
-    workers' time spent between jobs (RQ's bookkeeping: finishing one job, taking the next) and
+    workers' time spent between jobs (finishing one and taking the next, or an empty queue) and
     how many jobs there were."""
     from rq import Queue
     from rq.job import Job
@@ -210,10 +211,10 @@ def main() -> None:
           f"({verdict})")
     print(f"workers' CPU {worker_cpu:.1f} s: {worker_cpu / count * 1000:.1f} ms per appointment, "
           f"{worker_cpu / submitted:.2f} CPUs while the changes came; {calls} calls")
-    wait_p50, wait_p99 = (percentile(queue_waits, share) * 1000 for share in (0.5, 0.99))
+    wait_p50, wait_p99 = (percentile(queue_waits or [0.0], share) * 1000 for share in (0.5, 0.99))
     print(f"jobs started while the changes came {jobs}; a sync job's wait in the queue p50 {wait_p50:.0f} ms, "
-          f"p99 {wait_p99:.0f} ms; the workers spent {between:.0%} of that time between jobs (RQ taking and "
-          "finishing them)")
+          f"p99 {wait_p99:.0f} ms; the workers spent {between:.0%} of that time between jobs (finishing one "
+          "and taking the next, or waiting for one)")
     missing = count - len(set(committed) & set(received))
     print(f"events missing {missing}, quota errors {quota_errors} (goal: p99 < 2 s)")
 

@@ -247,6 +247,36 @@ def test_ciphertext_swapped_between_users_fails(platform, fake_google):
             raise AssertionError("a copied ciphertext must not decrypt")
         except DecryptionError:
             pass
+    with pytest.raises(DecryptionError):  # nor through the read every provider call makes
+        platform.ext("credentials").access_token(b.user_id, "google_calendar")
+
+
+def test_access_token_follows_the_connection(platform, fake_google):
+    from core.errors import NeedsReauth, NotConnected
+    from core.models import UserConnector
+
+    alice = platform.browser("alice", "org-a")
+    connect_google(platform, alice, fake_google, "alice@example.com")
+    user_id, store = _user_id(platform, "alice", "org-a"), platform.ext("credentials")
+    assert store.access_token(user_id, "google_calendar") == _stored_token(platform, user_id)["access_token"]
+    with pytest.raises(NotConnected):  # a connector the user never connected
+        store.access_token(user_id, "gmail")
+
+    def change(**values):
+        with platform.ext("db").session_scope() as session:
+            session.query(UserConnector).filter_by(user_id=user_id, connector_code="google_calendar").update(values)
+
+    change(status="needs_reauth", last_error="Reconnect: the grant was revoked.")
+    with pytest.raises(NeedsReauth, match="the grant was revoked"):
+        store.access_token(user_id, "google_calendar")
+    change(status="inactive")
+    with pytest.raises(NotConnected):
+        store.access_token(user_id, "google_calendar")
+    change(status="active")
+    with platform.ext("db").session_scope() as session:  # the connection stands, its secrets are gone
+        session.query(UserConnectorCredential).filter_by(user_id=user_id).delete()
+    with pytest.raises(NotConnected):
+        store.access_token(user_id, "google_calendar")
 
 
 def test_no_secret_in_logs(platform, fake_google, caplog):
